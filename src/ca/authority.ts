@@ -1,0 +1,142 @@
+// The certificate authority over a data dir: create the CA keys, pick the signing and trusted
+// keys from the rotation table, and issue certificates with serials and a log entry each.
+import { createPrivateKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TctlError } from '../errors.js';
+import { PHASE_TABLE } from '../rotation/phases.js';
+import { FOREVER, signCertificate } from '../ssh/certificate.js';
+import { fingerprint, generatePrivateKey, sshPublicKey } from '../ssh/keys.js';
+import type { KeyType } from '../ssh/keys.js';
+import { ensurePrivateDir, fileError, writeFileAtomic } from '../store/files.js';
+import { allocateSerials, appendIssuance, initSerialCounter } from '../store/issuance.js';
+import type { IssuanceRecord } from '../store/issuance.js';
+import { withLock } from '../store/lock.js';
+import { CA_TYPES, KEYS_DIR, isInitialised, loadState, saveState, statePath } from '../store/state.js';
+import type { AuthorityRecord, CaKeyRecord, CaType, State } from '../store/state.js';
+import { certificateBody, checkRequest } from './request.js';
+import type { CertificateRequest } from './request.js';
+
+export type Clock = () => Date;
+export const systemClock: Clock = () => new Date();
+
+/** Creates a new CA key, writes its private half (0600) and returns its record. */
+export function createCaKey(dataDir: string, caType: CaType, keyType: KeyType, now: Date): CaKeyRecord {
+  const key = generatePrivateKey(keyType);
+  const pub = sshPublicKey(key);
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const file = path.join(KEYS_DIR, `${caType}-ca-${stamp}-${fingerprint(pub.blob).slice(7, 15).replace(/[/+]/g, '_')}.pem`);
+  const pem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
+  writeFileAtomic(path.join(dataDir, file), pem, { mode: 0o600, overwrite: false });
+  return { keyType, publicKey: pub.blob.toString('base64'), fingerprint: fingerprint(pub.blob), file, createdAt: now.toISOString() };
+}
+
+export function initAuthority(dataDir: string, opts: { clusterName: string; keyType: KeyType; now: Date }): State {
+  ensurePrivateDir(dataDir);
+  return withLock(dataDir, () => {
+    if (isInitialised(dataDir)) {
+      throw new TctlError(`data dir ${dataDir} is already initialised`, {
+        hint: 'each data dir holds one cluster; use another --data-dir for a new one',
+      });
+    }
+    ensurePrivateDir(path.join(dataDir, KEYS_DIR));
+    const authorities = {} as Record<CaType, AuthorityRecord>;
+    for (const t of CA_TYPES) {
+      authorities[t] = { current: createCaKey(dataDir, t, opts.keyType, opts.now), retired: [], rotation: { phase: 'standby' } };
+    }
+    if (!fs.existsSync(path.join(dataDir, 'serial'))) initSerialCounter(dataDir);
+    const state: State = { version: 1, clusterName: opts.clusterName, createdAt: opts.now.toISOString(), authorities };
+    // state.json is written last: it is what makes the data dir "initialised".
+    saveState(dataDir, state);
+    return state;
+  });
+}
+
+/** Loads a CA private key and checks it is the key state.json says it is. */
+export function loadCaKey(dataDir: string, record: CaKeyRecord): KeyObject {
+  const file = path.join(dataDir, record.file);
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw fileError('cannot read CA key', file, err);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    throw new TctlError(`CA key ${file} is damaged: not a readable private key`, { hint: 'restore the data dir from a backup' });
+  }
+  if (fingerprint(sshPublicKey(key).blob) !== record.fingerprint) {
+    throw new TctlError(`CA key ${file} does not match ${statePath(dataDir)} (expected ${record.fingerprint})`, {
+      hint: 'restore the data dir from a backup',
+    });
+  }
+  return key;
+}
+
+/** The key that signs new certificates of this type in the current rotation phase. */
+export function signingKeyRecord(auth: AuthorityRecord): CaKeyRecord {
+  return auth[PHASE_TABLE[auth.rotation.phase].signer]!;
+}
+
+/** The keys OpenSSH must trust for this CA type now (what exports list), signer first. */
+export function trustedKeyRecords(auth: AuthorityRecord): CaKeyRecord[] {
+  return PHASE_TABLE[auth.rotation.phase].trusted.map((slot) => auth[slot]).filter((k): k is CaKeyRecord => k !== undefined);
+}
+
+export interface IssuedCertificate {
+  request: CertificateRequest;
+  certificate: Buffer;
+  record: IssuanceRecord;
+}
+
+const isoTime = (seconds: bigint): string => (seconds === FOREVER ? 'forever' : new Date(Number(seconds) * 1000).toISOString());
+
+/**
+ * Signs a batch of requests of one type: one lock, one CA key load, one serial reservation and
+ * one log append. Requests are checked before anything is allocated.
+ */
+export function issueCertificates(dataDir: string, requests: CertificateRequest[], clock: Clock = systemClock): IssuedCertificate[] {
+  const checked = requests.map(checkRequest);
+  return withLock(dataDir, () => {
+    const state = loadState(dataDir);
+    const keys = new Map<CaType, { record: CaKeyRecord; key: KeyObject }>();
+    const signerFor = (t: CaType) => {
+      let s = keys.get(t);
+      if (!s) {
+        const record = signingKeyRecord(state.authorities[t]);
+        s = { record, key: loadCaKey(dataDir, record) };
+        keys.set(t, s);
+      }
+      return s;
+    };
+    for (const r of checked) signerFor(r.type);
+    const now = clock();
+    let serial = allocateSerials(dataDir, checked.length);
+    const issued = checked.map((request) => {
+      const signer = signerFor(request.type);
+      const body = certificateBody(request, { clusterName: state.clusterName, serial: serial++, now });
+      const certificate = signCertificate(body, signer.key);
+      const record: IssuanceRecord = {
+        serial: body.serial.toString(),
+        keyId: body.keyId,
+        type: body.type,
+        principals: body.principals,
+        validAfter: isoTime(body.validAfter),
+        validBefore: isoTime(body.validBefore),
+        caFingerprint: signer.record.fingerprint,
+        publicKeyFingerprint: fingerprint(request.publicKey.blob),
+        issuedAt: now.toISOString(),
+      };
+      return { request, certificate, record };
+    });
+    // Logged before the files are handed out: a cert can be unrecorded only if it was never written.
+    appendIssuance(
+      dataDir,
+      issued.map((i) => i.record),
+    );
+    return issued;
+  });
+}

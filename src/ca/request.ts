@@ -1,0 +1,89 @@
+// A certificate request, checked in one place before a serial is allocated or a file touched.
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { UsageError } from '../errors.js';
+import { FOREVER } from '../ssh/certificate.js';
+import type { CertificateBody, CertOption, CertType } from '../ssh/certificate.js';
+import type { SshPublicKey } from '../ssh/keys.js';
+import { formatDuration } from './duration.js';
+import { hostExtensions, userExtensions } from './extensions.js';
+import type { Compat } from './extensions.js';
+import { checkHostPrincipals, checkUserPrincipal, checkUserPrincipals } from './principals.js';
+
+/** Clock skew allowance: certificates are valid from one minute before they are signed (as Teleport does). */
+export const BACKDATE_SECONDS = 60;
+/** Longest --ttl accepted; long-lived CI identities use 87600h in Teleport's docs, so that is the cap. */
+export const MAX_TTL_SECONDS = 87600 * 3600;
+export const DEFAULT_USER_TTL_SECONDS = 12 * 3600;
+
+export interface CertificateRequest {
+  type: CertType;
+  /** user: the user name; host: the host names and IPs */
+  principals: string[];
+  keyId: string;
+  publicKey: SshPublicKey;
+  /** undefined on a host request means "never expires" */
+  ttlSeconds?: number;
+  forceCommand?: string;
+  sourceAddress?: string[];
+  compat: Compat;
+}
+
+/** What the command line says; the key comes later (it may be generated only once all else is valid). */
+export type RequestFields = Omit<CertificateRequest, 'publicKey'>;
+
+/** Validates and normalises a request; throws a UsageError naming the first problem. */
+export function checkRequest<T extends RequestFields>(req: T): T {
+  const out = { ...req };
+  if (req.type === 'host') {
+    out.principals = checkHostPrincipals(req.principals);
+    if (req.forceCommand !== undefined || req.sourceAddress !== undefined) {
+      throw new UsageError('--force-command and --source-address apply to user certificates only');
+    }
+  } else {
+    checkUserPrincipal('user name', req.keyId);
+    out.principals = checkUserPrincipals(req.principals);
+    if (req.forceCommand !== undefined) {
+      if (req.forceCommand === '') throw new UsageError('--force-command is empty');
+      if (/[\u0000\n\r]/.test(req.forceCommand)) throw new UsageError('--force-command must be a single line');
+    }
+    if (req.sourceAddress !== undefined) out.sourceAddress = req.sourceAddress.map(checkCidr);
+  }
+  if (req.ttlSeconds !== undefined && req.ttlSeconds > MAX_TTL_SECONDS) {
+    throw new UsageError(`--ttl ${formatDuration(req.ttlSeconds)} is longer than the maximum of 87600h (10 years)`);
+  }
+  return out;
+}
+
+function checkCidr(entry: string): string {
+  const [addr, bits, extra] = entry.split('/');
+  const family = isIP(addr ?? '');
+  const max = family === 4 ? 32 : 128;
+  const ok = family !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max));
+  if (!ok) throw new UsageError(`invalid --source-address entry "${entry}"`, 'give IP addresses or CIDR blocks, e.g. 10.0.0.0/8,192.168.1.7');
+  return entry;
+}
+
+/** The unsigned certificate for a checked request. */
+export function certificateBody(
+  req: CertificateRequest,
+  ctx: { clusterName: string; serial: bigint; now: Date; nonce?: Buffer },
+): CertificateBody {
+  const now = BigInt(Math.floor(ctx.now.getTime() / 1000));
+  const ttl = req.ttlSeconds ?? (req.type === 'user' ? DEFAULT_USER_TTL_SECONDS : undefined);
+  const criticalOptions: CertOption[] = [];
+  if (req.forceCommand !== undefined) criticalOptions.push({ name: 'force-command', value: req.forceCommand });
+  if (req.sourceAddress !== undefined) criticalOptions.push({ name: 'source-address', value: req.sourceAddress.join(',') });
+  return {
+    key: req.publicKey,
+    nonce: ctx.nonce ?? randomBytes(32),
+    serial: ctx.serial,
+    type: req.type,
+    keyId: req.keyId,
+    principals: req.principals,
+    validAfter: now - BigInt(BACKDATE_SECONDS),
+    validBefore: ttl === undefined ? FOREVER : now + BigInt(ttl),
+    criticalOptions,
+    extensions: req.type === 'host' ? hostExtensions(ctx.clusterName, req.compat) : userExtensions(ctx.clusterName, req.principals, req.compat),
+  };
+}

@@ -1,0 +1,174 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { issueCertificates } from '../../ca/authority.js';
+import { parseDuration } from '../../ca/duration.js';
+import { COMPAT_MODES } from '../../ca/extensions.js';
+import { checkRequest } from '../../ca/request.js';
+import type { CertificateRequest, RequestFields } from '../../ca/request.js';
+import { splitList } from '../../ca/principals.js';
+import { TctlError, UsageError, oneOf } from '../../errors.js';
+import { PublicKeyInputError, parsePublicKeyText } from '../../formats/public-key.js';
+import { certificateKeyType } from '../../ssh/certificate.js';
+import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, publicKeyLine, sshPublicKey } from '../../ssh/keys.js';
+import type { KeyObject } from 'node:crypto';
+import { fileError, publishFile, stageFile } from '../../store/files.js';
+import { loadState } from '../../store/state.js';
+import type { GlobalOptions } from '../context.js';
+import { resolveContext } from '../context.js';
+import { stdout } from '../output.js';
+import { canPrompt, confirm } from '../prompt.js';
+
+export const SIGN_FORMATS = ['openssh'] as const;
+
+export interface SignOptions extends GlobalOptions {
+  host?: string;
+  user?: string;
+  principals?: string;
+  format?: string;
+  out?: string;
+  ttl?: string;
+  keyType: string;
+  publicKey?: string;
+  overwrite?: boolean;
+  compat?: string;
+  forceCommand?: string;
+  sourceAddress?: string;
+}
+
+export async function authSign(opts: SignOptions): Promise<void> {
+  // Everything on the command line is checked before the data dir or any file is touched.
+  if (opts.host === undefined && opts.user === undefined) {
+    throw new UsageError('--user or --host must be specified', 'e.g. tctl auth sign --host=api.example.com or tctl auth sign --user=joe');
+  }
+  if (opts.host !== undefined && opts.user !== undefined) throw new UsageError('--user and --host cannot be used together');
+  const format = opts.format ?? 'openssh';
+  if (!(SIGN_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`invalid --format flag "${format}", only "openssh" is supported`);
+  }
+  const keyType = oneOf('--key-type', opts.keyType, KEY_TYPES);
+  const compat = oneOf('--compat', opts.compat ?? 'standard', COMPAT_MODES);
+  const ttlSeconds = opts.ttl === undefined ? undefined : parseDuration('--ttl', opts.ttl);
+  if (opts.principals !== undefined && opts.host !== undefined) {
+    throw new UsageError('--principals applies to --user; for host certificates list the names in --host');
+  }
+
+  let fields: RequestFields;
+  if (opts.host !== undefined) {
+    const principals = splitList('--host', opts.host);
+    fields = { type: 'host', principals, keyId: principals[0]!, ttlSeconds, compat };
+  } else {
+    const user = opts.user!;
+    if (user === '') throw new UsageError('--user is empty');
+    const principals = opts.principals !== undefined ? splitList('--principals', opts.principals) : [user];
+    fields = {
+      type: 'user',
+      principals,
+      keyId: user,
+      ttlSeconds,
+      compat,
+      forceCommand: opts.forceCommand,
+      sourceAddress: opts.sourceAddress === undefined ? undefined : splitList('--source-address', opts.sourceAddress),
+    };
+  }
+  fields = checkRequest(fields);
+
+  const out = opts.out ?? fields.keyId;
+  checkOutName(out);
+  const { dataDir } = await resolveContext(opts);
+  loadState(dataDir); // fail early on an uninitialised or damaged data dir
+
+  let privateKey: KeyObject | undefined;
+  let publicKey: CertificateRequest['publicKey'];
+  if (opts.publicKey !== undefined) {
+    publicKey = await readPublicKey(opts.publicKey);
+  } else {
+    privateKey = generatePrivateKey(keyType);
+    publicKey = sshPublicKey(privateKey);
+  }
+  const request: CertificateRequest = { ...fields, publicKey };
+
+  const certFile = `${out}-cert.pub`;
+  const targets = privateKey ? [out, certFile] : [certFile];
+  const overwrite = await checkTargets(targets, Boolean(opts.overwrite));
+
+  const [issued] = issueCertificates(dataDir, [request]);
+  const certLine = publicKeyLine(certificateKeyType(request.publicKey.type), issued!.certificate, request.keyId) + '\n';
+  const staged: Array<[string, string]> = [];
+  try {
+    if (privateKey) staged.push([stageFile(out, openSshPrivateKey(privateKey, request.keyId), 0o600), out]);
+    staged.push([stageFile(certFile, certLine, 0o644), certFile]);
+  } catch (err) {
+    for (const [tmp] of staged) fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  const published: string[] = [];
+  try {
+    for (const [tmp, target] of staged) {
+      publishFile(tmp, target, overwrite);
+      published.push(target);
+    }
+  } catch (err) {
+    // Another process created one of the files since we checked: leave nothing half-written.
+    for (const [tmp] of staged) fs.rmSync(tmp, { force: true });
+    if (!overwrite) for (const p of published) fs.rmSync(p, { force: true });
+    throw err;
+  }
+  stdout(`The credentials have been written to ${targets.join(', ')}`);
+}
+
+function checkOutName(out: string): void {
+  if (out === '') throw new UsageError('--out is empty');
+  if (/[\u0000-\u001f\u007f]/.test(out)) throw new UsageError(`invalid --out ${JSON.stringify(out)}: contains control characters`);
+  if (out.endsWith('/') || out.endsWith(path.sep)) throw new UsageError(`invalid --out "${out}": give a file name, not a directory`);
+}
+
+async function readPublicKey(file: string): Promise<CertificateRequest['publicKey']> {
+  if (file === '') throw new UsageError('--public-key is empty');
+  let text: string;
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) throw new TctlError(`--public-key ${file} is a directory`);
+    if (st.size > 64 * 1024) throw new TctlError(`--public-key ${file} is too large to be a public key`);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof TctlError) throw err;
+    throw fileError('cannot read --public-key', file, err);
+  }
+  try {
+    return await parsePublicKeyText(text);
+  } catch (err) {
+    if (err instanceof PublicKeyInputError) throw new TctlError(`invalid --public-key ${file}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Refuses to replace anything unless asked. Directories are never replaced; a symlink counts as
+ * existing (it is replaced itself, never written through). Returns whether to overwrite.
+ */
+async function checkTargets(targets: string[], overwrite: boolean): Promise<boolean> {
+  const existing: string[] = [];
+  for (const t of targets) {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(t);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        const dir = path.dirname(t);
+        if (!fs.existsSync(dir)) throw new TctlError(`cannot write ${t}: directory ${dir} does not exist`);
+        continue;
+      }
+      throw fileError('cannot write', t, err);
+    }
+    if (st.isDirectory()) throw new TctlError(`cannot write ${t}: it is a directory`, { hint: 'choose another --out' });
+    existing.push(t);
+  }
+  if (existing.length === 0 || overwrite) return overwrite;
+  const list = existing.join(', ');
+  if (canPrompt()) {
+    if (await confirm(`Destination file(s) ${list} exist. Overwrite?`)) return true;
+    throw new TctlError(`not overwriting destination files ${list}`);
+  }
+  throw new TctlError(`destination file(s) ${list} exist`, { hint: 'use --overwrite to replace them, or choose another --out' });
+}

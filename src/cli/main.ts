@@ -1,0 +1,146 @@
+// The command tree and the one error boundary. Command modules load lazily so that
+// `tctl --help` and `tctl auth export` start close to bare Node.
+import * as fs from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { TctlError } from '../errors.js';
+import type { GlobalOptions } from './context.js';
+import { printError } from './output.js';
+
+/** Exit codes: 0 ok, 1 the command failed, 2 the command line was wrong. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+
+/** Global options are accepted before the subcommand and after it. */
+function globals(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'data dir holding the CA (env TCTL_DATA_DIR)')
+    .option('-c, --config <file>', 'teleport.yaml to read teleport.data_dir and auth_service.cluster_name from')
+    .option('-d, --debug', 'show stack traces on errors (env TCTL_DEBUG=1)')
+    .addOption(new Option('--auth-server <addr>').hideHelp())
+    .addOption(new Option('-i, --identity <file>').hideHelp());
+}
+
+type Action<T> = (opts: T & GlobalOptions) => Promise<void>;
+
+function run<T>(load: () => Promise<Action<T>>) {
+  return async (_opts: unknown, cmd: Command) => {
+    const action = await load();
+    await action(cmd.optsWithGlobals() as T & GlobalOptions);
+  };
+}
+
+export function buildProgram(): Command {
+  const program = globals(new Command('tctl'))
+    .description('A certificate authority for OpenSSH fleets: sign host and user certificates, export CA keys for sshd and known_hosts.')
+    .version(version(), '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    .addHelpText(
+      'after',
+      examples([
+        'tctl auth init --cluster-name=example.com',
+        'tctl auth export --type=user > teleport_user_ca.pub',
+        'tctl auth sign --host=api.example.com --format=openssh',
+        'tctl status',
+      ]),
+    );
+
+  const auth = program
+    .command('auth')
+    .description('manage the certificate authorities and sign certificates')
+    .addHelpText('after', examples(['tctl auth init --cluster-name=example.com', 'tctl auth sign --user=joe --out=joe --ttl=8h']));
+
+  globals(auth.command('init'))
+    .description('create the user and host certificate authorities in the data dir')
+    .option('--cluster-name <name>', 'cluster name (DNS name); default auth_service.cluster_name from --config')
+    .option('--ca-key-type <type>', 'CA key type: ed25519, ecdsa (P-256) or rsa (3072 bits)', 'ed25519')
+    .addHelpText('after', examples(['tctl auth init --cluster-name=example.com', 'tctl --data-dir=./ca auth init --cluster-name=example.com --ca-key-type=rsa']))
+    .action(run(async () => (await import('./commands/auth-init.js')).authInit));
+
+  globals(auth.command('export'))
+    .description('print CA public keys: TrustedUserCAKeys lines (user) and known_hosts lines (host)')
+    .option('--type <type>', 'which CA: user (alias openssh) or host; default both, host first')
+    .option('--fingerprint <fp>', 'only the key with this SHA256 fingerprint')
+    .option('--format <format>', 'user CA line format: openssh (plain key, for TrustedUserCAKeys) or authorized_keys (cert-authority prefix)')
+    .option('--host-patterns <patterns>', 'known_hosts patterns for host lines (default: CLUSTER,*.CLUSTER)')
+    .addHelpText(
+      'after',
+      examples([
+        'tctl auth export --type=user > /etc/ssh/teleport_user_ca.pub   # sshd: TrustedUserCAKeys',
+        'tctl auth export --type=host >> ~/.ssh/known_hosts              # @cert-authority line',
+        'tctl auth export --type=host --host-patterns="*.corp.example.com"',
+        'tctl auth export --type=user --format=authorized_keys >> ~/.ssh/authorized_keys',
+      ]),
+    )
+    .action(run(async () => (await import('./commands/auth-export.js')).authExport));
+
+  globals(auth.command('sign'))
+    .description('sign a host or user certificate (generating a key pair unless --public-key is given)')
+    .option('--host <names>', 'host certificate for these comma-separated DNS names and IP addresses')
+    .option('--user <name>', 'user certificate for this user (key id; default principal)')
+    .option('--principals <names>', 'user certificate principals (login names), comma-separated; default the user name')
+    .option('--format <format>', 'output format: openssh', 'openssh')
+    .option('-o, --out <path>', 'write <path> (private key) and <path>-cert.pub; default the first host name or the user name')
+    .option('--ttl <duration>', 'validity, e.g. 30m, 8h, 1h30m, 7d (user default 12h; host default never expires)')
+    .option('--key-type <type>', 'type of the generated key: ed25519, ecdsa or rsa', 'ed25519')
+    .option('--public-key <file>', 'sign this existing public key (e.g. /etc/ssh/ssh_host_ed25519_key.pub); only the certificate is written')
+    .option('--overwrite', 'replace existing output files')
+    .option('--compat <mode>', 'oldssh omits the Teleport extensions, for very old sshd versions', 'standard')
+    .option('--force-command <cmd>', 'user certificates: critical option force-command')
+    .option('--source-address <cidrs>', 'user certificates: critical option source-address (comma-separated CIDRs)')
+    .addHelpText(
+      'after',
+      examples([
+        'tctl auth sign --host=api.example.com,ssh.example.com,10.0.0.5 --format=openssh',
+        'tctl auth sign --host=api.example.com --public-key=/etc/ssh/ssh_host_ed25519_key.pub --out=/etc/ssh/ssh_host_ed25519_key',
+        'tctl auth sign --user=joe --out=joe --ttl=8h',
+        'tctl auth sign --user=ci --principals=deploy,ubuntu --ttl=1h --source-address=10.0.0.0/8',
+      ]),
+    )
+    .action(run(async () => (await import('./commands/auth-sign.js')).authSign));
+
+  globals(program.command('status'))
+    .description('show the cluster name and each CA key (scripts poll it to wait until the CA is ready)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', examples(['tctl status', 'tctl status --json | jq -r .authorities.user.fingerprint']))
+    .action(run(async () => (await import('./commands/status.js')).status));
+
+  return program;
+}
+
+function wantsDebug(argv: string[]): boolean {
+  return process.env.TCTL_DEBUG === '1' || argv.includes('--debug') || argv.includes('-d');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const debug = wantsDebug(argv);
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+      const message = err.message.replace(/^error: /, '');
+      await printError(new TctlError(message, { hint: 'see "tctl --help"' }), false);
+      return EXIT_USAGE;
+    }
+    if (err instanceof TctlError) {
+      await printError(err, debug);
+      return err.kind === 'usage' ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    const unexpected = new TctlError(`unexpected failure: ${(err as Error)?.message ?? String(err)}`, { hint: 'rerun with --debug for details' });
+    if (err instanceof Error) unexpected.stack = err.stack;
+    await printError(unexpected, debug);
+    return EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,17 @@
+// Confirmations on a terminal only; off a TTY (CI, pipes) we never ask and the caller decides.
+import { createInterface } from 'node:readline/promises';
+
+export function canPrompt(): boolean {
+  return Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
+}
+
+/** Asks a yes/no question on stderr; anything but y/yes is no. Teleport's wording: `...? [y/N]`. */
+export async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,33 @@
+// The one error type core modules throw; src/cli turns it into `tctl: error: ...`, a hint and an exit code.
+
+/** usage: the command line itself is wrong (exit 2); failure: it was right but could not be done (exit 1). */
+export type ErrorKind = 'usage' | 'failure';
+
+export class TctlError extends Error {
+  readonly hint?: string;
+  readonly kind: ErrorKind;
+
+  constructor(message: string, options: { hint?: string; kind?: ErrorKind; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.hint = options.hint;
+    this.kind = options.kind ?? 'failure';
+  }
+}
+
+export class UsageError extends TctlError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint, kind: 'usage' });
+  }
+}
+
+/** Names the allowed values of a closed set, e.g. `"user", "host"`. */
+export function allowedValues(values: readonly string[]): string {
+  return values.map((v) => `"${v}"`).join(', ');
+}
+
+/** Checks a value against a closed set exactly (case-sensitive), naming the allowed values on failure. */
+export function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  if (value === '') throw new UsageError(`${flag} is empty; allowed values: ${allowedValues(allowed)}`);
+  throw new UsageError(`invalid ${flag} "${value}"; allowed values: ${allowedValues(allowed)}`);
+}

@@ -1,0 +1,64 @@
+// Reading a public key a user hands us (`--public-key`): OpenSSH one-line keys natively; PEM,
+// PKCS#8 and RFC 4716 through sshpk (loaded only then). We say what we found when we refuse.
+import { KeyFormatError, RSA_MIN_BITS, parsePublicKeyBlob } from '../ssh/keys.js';
+import type { SshPublicKey } from '../ssh/keys.js';
+
+export class PublicKeyInputError extends Error {}
+
+const PRIVATE_MARKERS = /-----BEGIN (OPENSSH|RSA|EC|DSA|ENCRYPTED)? ?PRIVATE KEY-----|PuTTY-User-Key-File/;
+
+function checkAcceptable(key: SshPublicKey): SshPublicKey {
+  if (key.type === 'ssh-rsa' && key.bits < RSA_MIN_BITS) {
+    throw new PublicKeyInputError(`RSA key of ${key.bits} bits is too small (at least ${RSA_MIN_BITS})`);
+  }
+  return key;
+}
+
+function fromBlob(blob: Buffer): SshPublicKey {
+  try {
+    return checkAcceptable(parsePublicKeyBlob(blob).key);
+  } catch (err) {
+    if (err instanceof KeyFormatError) throw new PublicKeyInputError(err.message);
+    throw err;
+  }
+}
+
+function refuseType(type: string): void {
+  if (type === 'ssh-dss') throw new PublicKeyInputError('found a DSA key (ssh-dss), which OpenSSH no longer accepts; use ed25519, ECDSA or RSA');
+  if (type.includes('-cert-v01@openssh.com')) throw new PublicKeyInputError(`found a certificate (${type}), not a public key; give the .pub key it was made from`);
+  if (type.startsWith('sk-')) throw new PublicKeyInputError(`found a security-key type (${type}), which tctl does not sign; use ed25519, ECDSA or RSA`);
+}
+
+/** Parses the contents of a public-key file; throws PublicKeyInputError saying what was found. */
+export async function parsePublicKeyText(text: string): Promise<SshPublicKey> {
+  if (PRIVATE_MARKERS.test(text)) {
+    throw new PublicKeyInputError('found a private key; give the public key (the .pub file) instead');
+  }
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  if (lines.length === 0) throw new PublicKeyInputError('the file is empty');
+  const first = lines[0]!;
+  const m = /^(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s.*)?$/.exec(first);
+  if (m) {
+    refuseType(m[1]!);
+    if (lines.length > 1) throw new PublicKeyInputError('found more than one key; give one key per file');
+    const blob = Buffer.from(m[2]!, 'base64');
+    const key = fromBlob(blob);
+    if (key.type !== m[1]) throw new PublicKeyInputError(`key type ${m[1]} does not match its data (${key.type})`);
+    return key;
+  }
+  if (/^-----BEGIN |^---- BEGIN SSH2 PUBLIC KEY ----/.test(first)) return viaSshpk(text);
+  throw new PublicKeyInputError('not an OpenSSH public key');
+}
+
+async function viaSshpk(text: string): Promise<SshPublicKey> {
+  const { default: sshpk } = await import('sshpk');
+  let parsed: ReturnType<typeof sshpk.parseKey>;
+  try {
+    parsed = sshpk.parseKey(text, 'auto');
+  } catch {
+    throw new PublicKeyInputError('not a readable PEM, PKCS#8 or RFC 4716 public key');
+  }
+  if (parsed.type === 'dsa') refuseType('ssh-dss');
+  const line = parsed.toString('ssh').split(' ');
+  return fromBlob(Buffer.from(line[1] ?? '', 'base64'));
+}

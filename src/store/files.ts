@@ -1,0 +1,144 @@
+// Durable file primitives: every secret or state file goes through writeFileAtomic.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TctlError } from '../errors.js';
+
+/** Creates dir and any missing parents as 0700, whatever the umask; leaves existing ones alone. */
+export function ensurePrivateDir(dir: string): void {
+  const abs = path.resolve(dir);
+  const missing: string[] = [];
+  for (let d = abs; !exists(d); d = path.dirname(d)) {
+    missing.unshift(d);
+    if (d === path.dirname(d)) break;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('cannot create directory', d, err);
+    }
+    fs.chmodSync(d, 0o700);
+  }
+  if (!fs.statSync(abs).isDirectory()) throw new TctlError(`${dir} is not a directory`);
+}
+
+function exists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function fileError(what: string, file: string, err: unknown): TctlError {
+  const e = err as NodeJS.ErrnoException;
+  const reason =
+    e.code === 'EACCES' || e.code === 'EPERM'
+      ? 'permission denied'
+      : e.code === 'ENOENT'
+        ? 'no such file or directory'
+        : e.code === 'EROFS'
+          ? 'read-only file system'
+          : e.code === 'ENOSPC'
+            ? 'no space left on device'
+            : e.code === 'EISDIR'
+              ? 'is a directory'
+              : (e.message ?? String(err));
+  return new TctlError(`${what} ${file}: ${reason}`, { cause: err });
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename itself is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Writes data to a new temp file beside target (0600 or mode), fsynced; returns its path. */
+export function stageFile(target: string, data: string | Buffer, mode: number): string {
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
+    fs.fchmodSync(fd, mode);
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fd = undefined;
+    fs.rmSync(tmp, { force: true });
+    throw fileError('cannot write', target, err);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  return tmp;
+}
+
+/**
+ * Moves a staged temp file into place. Without overwrite a hard link makes "create only if
+ * absent" atomic; with it, rename replaces whatever is at target (a symlink itself, never
+ * the file it points to).
+ */
+export function publishFile(tmp: string, target: string, overwrite: boolean): void {
+  try {
+    if (overwrite) {
+      fs.renameSync(tmp, target);
+    } else {
+      fs.linkSync(tmp, target);
+      fs.unlinkSync(tmp);
+    }
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new TctlError(`${target} already exists`, { hint: 'use --overwrite to replace it', cause: err });
+    }
+    throw fileError('cannot write', target, err);
+  }
+  fsyncDir(path.dirname(target));
+}
+
+/** Temp file + fsync + rename (or link when not overwriting): readers see the old or new file, never half of one. */
+export function writeFileAtomic(target: string, data: string | Buffer, opts: { mode: number; overwrite: boolean }): void {
+  publishFile(stageFile(target, data, opts.mode), target, opts.overwrite);
+}
+
+/**
+ * Appends one line durably. A process killed mid-append can leave a torn last line; start on
+ * a fresh line so the torn one stays a single unreadable line instead of corrupting the next.
+ */
+export function appendLine(file: string, line: string): void {
+  appendLines(file, [line]);
+}
+
+export function appendLines(file: string, lines: string[]): void {
+  if (lines.length === 0) return;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    const size = fs.fstatSync(fd).size;
+    let prefix = '';
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      const rfd = fs.openSync(file, 'r');
+      try {
+        fs.readSync(rfd, last, 0, 1, size - 1);
+      } finally {
+        fs.closeSync(rfd);
+      }
+      if (last[0] !== 0x0a) prefix = '\n';
+    }
+    fs.writeSync(fd, prefix + lines.join('\n') + '\n');
+    fs.fsyncSync(fd);
+  } catch (err) {
+    throw fileError('cannot append to', file, err);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,79 @@
+// The serial counter and the issuance log. Both are O(1) per certificate: the counter is one
+// small file and the log is append-only, so signing cost does not grow with history.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TctlError } from '../errors.js';
+import type { CertType } from '../ssh/certificate.js';
+import { appendLines, fileError, writeFileAtomic } from './files.js';
+import { SERIAL_FILE } from './state.js';
+
+export const ISSUANCE_LOG = 'issued.jsonl';
+const MAX_SERIAL = 0xffffffffffffffffn;
+
+/** One line of issued.jsonl. Times are ISO 8601; validBefore is "forever" for certs that never expire. */
+export interface IssuanceRecord {
+  serial: string;
+  keyId: string;
+  type: CertType;
+  principals: string[];
+  validAfter: string;
+  validBefore: string;
+  caFingerprint: string;
+  publicKeyFingerprint: string;
+  issuedAt: string;
+}
+
+export function initSerialCounter(dataDir: string): void {
+  writeFileAtomic(path.join(dataDir, SERIAL_FILE), '0\n', { mode: 0o600, overwrite: false });
+}
+
+/**
+ * Reserves count consecutive serials and returns the first. Call under the data dir lock. The
+ * counter is persisted before any certificate exists, so a crash can skip serials but never
+ * reuse one.
+ */
+export function allocateSerials(dataDir: string, count: number): bigint {
+  const file = path.join(dataDir, SERIAL_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw fileError('cannot read serial counter', file, err);
+  }
+  if (!/^\d{1,20}\n?$/.test(text)) {
+    throw new TctlError(`${file} is damaged: not a serial number`, { hint: 'restore the data dir from a backup' });
+  }
+  const last = BigInt(text.trim());
+  const first = last + 1n;
+  const end = last + BigInt(count);
+  if (end > MAX_SERIAL) throw new TctlError('serial numbers exhausted');
+  writeFileAtomic(file, `${end}\n`, { mode: 0o600, overwrite: true });
+  return first;
+}
+
+export function appendIssuance(dataDir: string, records: IssuanceRecord[]): void {
+  appendLines(
+    path.join(dataDir, ISSUANCE_LOG),
+    records.map((r) => JSON.stringify(r)),
+  );
+}
+
+/** Reads the log, skipping a torn line left by a process killed mid-append. */
+export function* readIssuance(dataDir: string): Generator<IssuanceRecord> {
+  const file = path.join(dataDir, ISSUANCE_LOG);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw fileError('cannot read', file, err);
+  }
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    try {
+      yield JSON.parse(line) as IssuanceRecord;
+    } catch {
+      // a torn append; the cert it described was never handed out
+    }
+  }
+}

@@ -124,6 +124,11 @@ function wantsDebug(argv: string[]): boolean {
 
 export async function main(argv: string[]): Promise<number> {
   const debug = wantsDebug(argv);
+  // `tctl auth export | head -1` closes the pipe early; that is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_OK);
+    throw err;
+  });
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return EXIT_OK;

@@ -45,7 +45,9 @@ export function fileError(what: string, file: string, err: unknown): TctlError {
             ? 'no space left on device'
             : e.code === 'EISDIR'
               ? 'is a directory'
-              : (e.message ?? String(err));
+              : e.code === 'ENOTDIR'
+                ? 'a path component is not a directory'
+                : (e.message ?? String(err));
   return new TctlError(`${what} ${file}: ${reason}`, { cause: err });
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
@@ -228,4 +228,26 @@ test('a lock left by a killed process is broken; a torn log line does not corrup
   assert.equal(r.status, 0, r.stderr);
   const lines = fs.readFileSync(path.join(dataDir, 'issued.jsonl'), 'utf8').split('\n');
   assert.equal(JSON.parse(lines[1]!).keyId, 'joe');
+});
+
+test('on a terminal tctl asks before overwriting, with Teleport\'s wording', (t) => {
+  const { cwd, dataDir } = initialisedCa();
+  if (spawnSync('script', ['--version']).error) return t.skip('script(1) not installed');
+  const inTty = (answer: string) =>
+    spawnSync('script', ['-qec', `"${process.execPath}" "${TCTL}" auth sign --user=joe --data-dir "${dataDir}"`, '/dev/null'], {
+      cwd,
+      input: answer,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: cwd, NO_COLOR: '1' },
+    });
+  assert.equal(inTty('').status, 0);
+  const key = fs.readFileSync(path.join(cwd, 'joe'));
+  const no = inTty('n\n');
+  assert.equal(no.status, 1);
+  assert.match(no.stdout, /Destination file\(s\) joe, joe-cert\.pub exist\. Overwrite\? \[y\/N\]/);
+  assert.match(no.stdout, /tctl: error: not overwriting destination files joe, joe-cert\.pub/);
+  assert.deepEqual(fs.readFileSync(path.join(cwd, 'joe')), key);
+  const yes = inTty('y\n');
+  assert.equal(yes.status, 0);
+  assert.notDeepEqual(fs.readFileSync(path.join(cwd, 'joe')), key);
 });

@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TctlError } from '../errors.js';
 import { PHASE_TABLE } from '../rotation/phases.js';
+import type { Phase } from '../rotation/phases.js';
+import { advanceBySchedule, moveToPhase, rotateNow } from '../rotation/rotate.js';
 import { FOREVER, signCertificate } from '../ssh/certificate.js';
 import { fingerprint, generatePrivateKey, sshPublicKey } from '../ssh/keys.js';
 import type { KeyType } from '../ssh/keys.js';
@@ -101,7 +103,7 @@ const isoTime = (seconds: bigint): string => (seconds === FOREVER ? 'forever' : 
 export function issueCertificates(dataDir: string, requests: CertificateRequest[], clock: Clock = systemClock): IssuedCertificate[] {
   const checked = requests.map(checkRequest);
   return withLock(dataDir, () => {
-    const state = loadState(dataDir);
+    const state = observeSchedules(dataDir, loadState(dataDir), clock());
     const keys = new Map<CaType, { record: CaKeyRecord; key: KeyObject }>();
     const signerFor = (t: CaType) => {
       let s = keys.get(t);
@@ -138,5 +140,73 @@ export function issueCertificates(dataDir: string, requests: CertificateRequest[
       issued.map((i) => i.record),
     );
     return issued;
+  });
+}
+
+/** Applies due auto-rotation transitions; saves them when any happened. Call under the lock. */
+function observeSchedules(dataDir: string, state: State, now: Date): State {
+  const advanced = advanceAll(state, now);
+  if (advanced !== state) saveState(dataDir, advanced);
+  return advanced;
+}
+
+function advanceAll(state: State, now: Date): State {
+  let changed = false;
+  const authorities = { ...state.authorities };
+  for (const t of CA_TYPES) {
+    const a = advanceBySchedule(state.authorities[t], now);
+    if (a !== state.authorities[t]) {
+      authorities[t] = a;
+      changed = true;
+    }
+  }
+  return changed ? { ...state, authorities } : state;
+}
+
+/**
+ * The state as the clock says it is now. Read-only commands call this; a due auto-rotation
+ * step is persisted when the data dir is writable, and is computed the same way when it is not.
+ */
+export function loadCurrentState(dataDir: string, clock: Clock = systemClock): State {
+  const state = loadState(dataDir);
+  const now = clock();
+  if (advanceAll(state, now) === state) return state;
+  try {
+    return withLock(dataDir, () => observeSchedules(dataDir, loadState(dataDir), now));
+  } catch (err) {
+    if (err instanceof TctlError && /permission denied|read-only/.test(err.message)) return advanceAll(state, now);
+    throw err;
+  }
+}
+
+export type RotateAction =
+  | { kind: 'auto'; gracePeriodSeconds: number; keyType?: KeyType }
+  | { kind: 'manual'; phase: Phase; keyType?: KeyType };
+
+/** Starts or advances a rotation of one CA, under the lock; returns the new state. */
+export function rotateAuthority(dataDir: string, caType: CaType, action: RotateAction, clock: Clock = systemClock): State {
+  return withLock(dataDir, () => {
+    const now = clock();
+    const state = observeSchedules(dataDir, loadState(dataDir), now);
+    const auth = state.authorities[caType];
+    // The new key file is written before state.json names it: a crash leaves an unused file, never a missing key.
+    const newKey = () => createCaKey(dataDir, caType, action.keyType ?? auth.current.keyType, now);
+    let next: AuthorityRecord;
+    if (action.kind === 'auto') {
+      if (auth.rotation.phase !== 'standby') {
+        throw new TctlError(`the ${caType} CA is already rotating (phase "${auth.rotation.phase}")`, {
+          hint: `advance it with "tctl auth rotate --type=${caType} --manual --phase=..." or check "tctl status"`,
+        });
+      }
+      next =
+        action.gracePeriodSeconds === 0
+          ? rotateNow(auth, { now, newKey })
+          : moveToPhase(auth, 'init', { now, newKey, mode: 'auto', gracePeriodSeconds: action.gracePeriodSeconds });
+    } else {
+      next = moveToPhase(auth, action.phase, { now, newKey, mode: 'manual' });
+    }
+    const updated: State = { ...state, authorities: { ...state.authorities, [caType]: next } };
+    saveState(dataDir, updated);
+    return updated;
   });
 }

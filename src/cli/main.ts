@@ -109,6 +109,26 @@ export function buildProgram(): Command {
     )
     .action(run(async () => (await import('./commands/auth-sign.js')).authSign));
 
+  globals(auth.command('rotate'))
+    .description('rotate a CA without locking the fleet out (Teleport phases: init, update_clients, update_servers, standby, rollback)')
+    .option('--type <type>', 'which CA: user (alias openssh) or host; asked on a terminal when omitted')
+    .option('--grace-period <duration>', 'auto mode: time over which the phases advance (thirds); 0 completes at once', '30h')
+    .option('--manual', 'move to --phase yourself instead of by the clock')
+    .option('--phase <phase>', 'with --manual: init, update_clients, update_servers, standby or rollback')
+    .option('--ca-key-type <type>', 'key type of the new CA key (default: same as the current key)')
+    .option('-y, --yes', 'do not ask before steps that drop a CA key')
+    .addHelpText(
+      'after',
+      examples([
+        'tctl auth rotate --type=user --manual --phase=init            # trust a new key alongside the old',
+        'tctl auth rotate --type=user --manual --phase=update_clients  # the new key signs',
+        'tctl auth rotate --type=user --manual --phase=update_servers',
+        'tctl auth rotate --type=user --manual --phase=standby         # drop the old key',
+        'tctl auth rotate --type=host --grace-period=48h               # the same, driven by the clock',
+      ]),
+    )
+    .action(run(async () => (await import('./commands/auth-rotate.js')).authRotate));
+
   globals(program.command('status'))
     .description('show the cluster name and each CA key (scripts poll it to wait until the CA is ready)')
     .option('--json', 'machine-readable output')

@@ -15,3 +15,13 @@ export async function confirm(question: string): Promise<boolean> {
     rl.close();
   }
 }
+
+/** Asks for a free-text answer on stderr. */
+export async function ask(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(`${question} `)).trim();
+  } finally {
+    rl.close();
+  }
+}

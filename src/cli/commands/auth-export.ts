@@ -1,7 +1,6 @@
-import { trustedKeyRecords } from '../../ca/authority.js';
+import { loadCurrentState, trustedKeyRecords } from '../../ca/authority.js';
 import { UsageError, oneOf } from '../../errors.js';
 import { authorizedKeysCaLine, defaultHostPatterns, knownHostsCaLine, trustedUserCaLine } from '../../formats/export.js';
-import { loadState } from '../../store/state.js';
 import type { CaKeyRecord } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
@@ -27,7 +26,7 @@ export async function authExport(opts: ExportOptions): Promise<void> {
   if (opts.fingerprint === '') throw new UsageError('--fingerprint is empty', 'give a fingerprint such as SHA256:... (see tctl status)');
   const patterns = opts.hostPatterns === undefined ? undefined : checkPatterns(opts.hostPatterns);
   const { dataDir } = await resolveContext(opts);
-  const state = loadState(dataDir);
+  const state = loadCurrentState(dataDir);
   const wanted = (r: CaKeyRecord) => opts.fingerprint === undefined || r.fingerprint === opts.fingerprint;
   const lines: string[] = [];
   if (type === undefined || type === 'host') {

@@ -1,5 +1,8 @@
-import { signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
-import { CA_TYPES, loadState } from '../../store/state.js';
+import { loadCurrentState, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
+import { formatDuration } from '../../ca/duration.js';
+import { PHASE_TABLE } from '../../rotation/phases.js';
+import { nextDue } from '../../rotation/rotate.js';
+import { CA_TYPES } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
@@ -10,18 +13,29 @@ export interface StatusOptions extends GlobalOptions {
 
 export async function status(opts: StatusOptions): Promise<void> {
   const { dataDir } = await resolveContext(opts);
-  const state = loadState(dataDir);
+  const now = new Date();
+  const state = loadCurrentState(dataDir, () => now);
   const authorities = Object.fromEntries(
     CA_TYPES.map((t) => {
       const a = state.authorities[t];
       const signer = signingKeyRecord(a);
+      const due = nextDue(a, now);
+      const r = a.rotation;
       return [
         t,
         {
           keyType: signer.keyType,
           fingerprint: signer.fingerprint,
-          trusted: trustedKeyRecords(a).map((r) => ({ keyType: r.keyType, fingerprint: r.fingerprint })),
-          rotation: { phase: a.rotation.phase },
+          trusted: trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint })),
+          rotation: {
+            phase: r.phase,
+            mode: r.phase === 'standby' ? null : (r.mode ?? 'manual'),
+            startedAt: r.startedAt ?? null,
+            gracePeriod: r.gracePeriodSeconds === undefined ? null : formatDuration(r.gracePeriodSeconds),
+            nextPhase: due?.phase ?? null,
+            nextPhaseAt: due?.at.toISOString() ?? null,
+            todo: PHASE_TABLE[r.phase].todo,
+          },
         },
       ];
     }),
@@ -33,9 +47,17 @@ export async function status(opts: StatusOptions): Promise<void> {
   const rows = [`Cluster   ${state.clusterName}`, `Data dir  ${dataDir}`];
   for (const t of CA_TYPES) {
     const a = authorities[t]!;
-    rows.push(`${t} CA   ${a.keyType.padEnd(8)} ${a.fingerprint}  (rotation: ${a.rotation.phase})`);
+    rows.push(`${t} CA   ${a.keyType.padEnd(8)} ${a.fingerprint}  (signs)`);
     for (const extra of a.trusted.filter((k) => k.fingerprint !== a.fingerprint)) {
-      rows.push(`          also trusted: ${extra.keyType.padEnd(8)} ${extra.fingerprint}`);
+      rows.push(`          ${extra.keyType.padEnd(8)} ${extra.fingerprint}  (also trusted)`);
+    }
+    const r = a.rotation;
+    if (r.phase === 'standby') {
+      rows.push('          rotation: standby');
+    } else {
+      rows.push(`          rotation: ${r.phase} (${r.mode}), started ${r.startedAt}${r.gracePeriod ? `, grace period ${r.gracePeriod}` : ''}`);
+      if (r.nextPhase) rows.push(`          next: ${r.nextPhase} at ${r.nextPhaseAt}`);
+      rows.push(`          to do: ${r.todo}`);
     }
   }
   stdout(rows.join('\n'));

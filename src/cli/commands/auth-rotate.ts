@@ -1,0 +1,117 @@
+import { loadCurrentState, rotateAuthority } from '../../ca/authority.js';
+import type { RotateAction } from '../../ca/authority.js';
+import { parseDuration } from '../../ca/duration.js';
+import { TctlError, UsageError, oneOf } from '../../errors.js';
+import { PHASES } from '../../rotation/phases.js';
+import type { Phase } from '../../rotation/phases.js';
+import { DEFAULT_GRACE_SECONDS, autoSchedule } from '../../rotation/rotate.js';
+import { KEY_TYPES } from '../../ssh/keys.js';
+import type { CaType } from '../../store/state.js';
+import type { GlobalOptions } from '../context.js';
+import { resolveContext } from '../context.js';
+import { stderr, stdout } from '../output.js';
+import { ask, canPrompt, confirm } from '../prompt.js';
+
+/** Same names as export: openssh is the user CA. Teleport's old "all" is gone there too. */
+export const ROTATE_TYPES = ['user', 'host', 'openssh'] as const;
+
+export interface RotateOptions extends GlobalOptions {
+  type?: string;
+  gracePeriod?: string;
+  manual?: boolean;
+  phase?: string;
+  yes?: boolean;
+  caKeyType?: string;
+}
+
+export async function authRotate(opts: RotateOptions): Promise<void> {
+  const keyType = opts.caKeyType === undefined ? undefined : oneOf('--ca-key-type', opts.caKeyType, KEY_TYPES);
+  if (opts.phase !== undefined && !opts.manual) throw new UsageError('--phase needs --manual', 'e.g. tctl auth rotate --type=user --manual --phase=init');
+  let action: RotateAction;
+  if (opts.manual) {
+    if (opts.phase === undefined) throw new UsageError('--manual needs --phase', `one of ${PHASES.join(', ')}`);
+    action = { kind: 'manual', phase: oneOf('--phase', opts.phase, PHASES), keyType };
+  } else {
+    const grace = opts.gracePeriod === undefined ? DEFAULT_GRACE_SECONDS : parseGrace(opts.gracePeriod);
+    action = { kind: 'auto', gracePeriodSeconds: grace, keyType };
+  }
+  const { dataDir } = await resolveContext(opts);
+  const types = await chooseTypes(opts.type);
+  const state = loadCurrentState(dataDir);
+
+  for (const caType of types) {
+    const from = state.authorities[caType].rotation.phase;
+    const warning = destructiveWarning(caType, from, action);
+    if (warning && !opts.yes && canPrompt()) {
+      if (!(await confirm(`${warning} Continue?`))) throw new TctlError(`not rotating the ${caType} CA`);
+    }
+    const updated = rotateAuthority(dataDir, caType, action);
+    const phase = updated.authorities[caType].rotation.phase;
+    stdout(
+      action.kind === 'manual'
+        ? `Updated rotation phase to "${phase}". To check status use 'tctl status'`
+        : `Initiated certificate authority rotation. To check status use 'tctl status'`,
+    );
+    stderr(nextSteps(caType, phase, from, action, autoSchedule(updated.authorities[caType])));
+  }
+}
+
+function parseGrace(text: string): number {
+  // 0 is meaningful here (complete at once), unlike a certificate ttl.
+  if (/^0+[smhd]?$/.test(text)) return 0;
+  return parseDuration('--grace-period', text);
+}
+
+async function chooseTypes(type: string | undefined): Promise<CaType[]> {
+  if (type !== undefined) {
+    const t = oneOf('--type', type, ROTATE_TYPES);
+    return [t === 'openssh' ? 'user' : t];
+  }
+  if (!canPrompt()) {
+    throw new UsageError('--type must be specified', 'e.g. tctl auth rotate --type=user (or --type=host); run it twice to rotate both');
+  }
+  const answer = await ask('Rotate which certificate authority? [user/host/both]');
+  if (answer === 'both') return ['user', 'host'];
+  if (answer === 'user' || answer === 'host') return [answer];
+  throw new UsageError(`"${answer}" is not one of user, host, both`);
+}
+
+function destructiveWarning(caType: CaType, from: Phase, action: RotateAction): string | undefined {
+  if (action.kind === 'auto' && action.gracePeriodSeconds === 0) {
+    return `--grace-period=0 replaces the ${caType} CA at once: every certificate it signed stops working now.`;
+  }
+  if (action.kind === 'manual' && action.phase === 'standby' && from === 'update_servers') {
+    return `Completing the rotation drops the old ${caType} CA key: certificates it signed stop working once the export is redeployed.`;
+  }
+  if (action.kind === 'manual' && action.phase === 'standby' && from === 'rollback') {
+    return `Finishing the rollback drops the new ${caType} CA key: certificates it signed stop working once the export is redeployed.`;
+  }
+  return undefined;
+}
+
+/** What an operator of a plain OpenSSH fleet must do after this step. */
+export function nextSteps(caType: CaType, phase: Phase, from: Phase, action: RotateAction, schedule: { phase: Phase; at: Date }[]): string {
+  const push =
+    caType === 'user'
+      ? 'tctl auth export --type=user > teleport_user_ca.pub, then copy it to every server\'s TrustedUserCAKeys file (sshd rereads it per login)'
+      : 'tctl auth export --type=host, then replace the @cert-authority lines in every client\'s known_hosts';
+  const resign =
+    caType === 'user'
+      ? 're-sign user certificates: tctl auth sign --user=NAME ...'
+      : 're-sign host certificates: tctl auth sign --host=NAMES --public-key=/etc/ssh/ssh_host_ed25519_key.pub --out=/etc/ssh/ssh_host_ed25519_key --overwrite, then reload sshd';
+  const lines = [`Next steps for the ${caType} CA (phase "${phase}"):`];
+  const when = (p: Phase) => schedule.find((s) => s.phase === p)?.at.toISOString() ?? '?';
+  if (action.kind === 'auto' && phase === 'init') {
+    lines.push(
+      `  1. now: ${push} (both keys are listed)`,
+      `  2. from ${when('update_clients')} the new key signs; ${resign}`,
+      `  3. at ${when('standby')} the old key is dropped; push the export again then ("tctl status" shows the schedule)`,
+    );
+  } else if (phase === 'init') lines.push(`  1. ${push} (both keys are listed)`, `  2. then: tctl auth rotate --type=${caType} --manual --phase=update_clients`);
+  else if (phase === 'update_clients') lines.push(`  1. new certificates are signed by the new key; ${resign}`, `  2. then: tctl auth rotate --type=${caType} --manual --phase=update_servers`);
+  else if (phase === 'update_servers') lines.push(`  1. finish: ${resign}`, `  2. then complete: tctl auth rotate --type=${caType} --manual --phase=standby`);
+  else if (phase === 'rollback') lines.push(`  1. the old key signs again; ${resign} for anything signed by the new key`, `  2. then: tctl auth rotate --type=${caType} --manual --phase=standby`);
+  else if (from === 'rollback') lines.push(`  1. the rollback is complete; ${push} (only the old key is listed now)`);
+  else lines.push(`  1. the rotation is complete; ${push} (only the new key is listed now)`, action.kind === 'auto' ? `  2. ${resign}` : '  2. certificates signed by the old key are no longer trusted once step 1 is done');
+  return lines.join('\n');
+}

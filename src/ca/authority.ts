@@ -11,6 +11,7 @@ import { advanceBySchedule, moveToPhase, rotateNow } from '../rotation/rotate.js
 import { FOREVER, signCertificate } from '../ssh/certificate.js';
 import { fingerprint, generatePrivateKey, sshPublicKey } from '../ssh/keys.js';
 import type { KeyType } from '../ssh/keys.js';
+import { audited } from '../store/audit.js';
 import { ensurePrivateDir, fileError, writeFileAtomic } from '../store/files.js';
 import { allocateSerials, appendIssuance, initSerialCounter } from '../store/issuance.js';
 import type { IssuanceRecord } from '../store/issuance.js';
@@ -51,7 +52,10 @@ export function initAuthority(dataDir: string, opts: { clusterName: string; keyT
     const state: State = { version: 1, clusterName: opts.clusterName, createdAt: opts.now.toISOString(), authorities };
     // state.json is written last: it is what makes the data dir "initialised".
     saveState(dataDir, state);
-    return state;
+    return audited(dataDir, 'auth init', () => ({
+      result: state,
+      what: { clusterName: state.clusterName, userCa: authorities.user.current.fingerprint, hostCa: authorities.host.current.fingerprint },
+    }));
   });
 }
 
@@ -94,6 +98,15 @@ export interface IssuedCertificate {
   record: IssuanceRecord;
 }
 
+/** What the audit log says about a signing: every serial for small batches, the range for large ones. */
+function describeIssued(issued: IssuedCertificate[]): Record<string, unknown> {
+  const records = issued.map((i) => i.record);
+  if (records.length <= 100) {
+    return { certificates: records.map((r) => ({ serial: r.serial, keyId: r.keyId, type: r.type, caFingerprint: r.caFingerprint })) };
+  }
+  return { count: records.length, firstSerial: records[0]!.serial, lastSerial: records.at(-1)!.serial };
+}
+
 const isoTime = (seconds: bigint): string => (seconds === FOREVER ? 'forever' : new Date(Number(seconds) * 1000).toISOString());
 
 /**
@@ -102,7 +115,7 @@ const isoTime = (seconds: bigint): string => (seconds === FOREVER ? 'forever' : 
  */
 export function issueCertificates(dataDir: string, requests: CertificateRequest[], clock: Clock = systemClock): IssuedCertificate[] {
   const checked = requests.map(checkRequest);
-  return withLock(dataDir, () => {
+  return withLock(dataDir, () => audited(dataDir, 'auth sign', () => {
     const state = observeSchedules(dataDir, loadState(dataDir), clock());
     const keys = new Map<CaType, { record: CaKeyRecord; key: KeyObject }>();
     const signerFor = (t: CaType) => {
@@ -139,8 +152,8 @@ export function issueCertificates(dataDir: string, requests: CertificateRequest[
       dataDir,
       issued.map((i) => i.record),
     );
-    return issued;
-  });
+    return { result: issued, what: describeIssued(issued) };
+  }));
 }
 
 /** Applies due auto-rotation transitions; saves them when any happened. Call under the lock. */
@@ -185,7 +198,7 @@ export type RotateAction =
 
 /** Starts or advances a rotation of one CA, under the lock; returns the new state. */
 export function rotateAuthority(dataDir: string, caType: CaType, action: RotateAction, clock: Clock = systemClock): State {
-  return withLock(dataDir, () => {
+  return withLock(dataDir, () => audited(dataDir, 'auth rotate', () => {
     const now = clock();
     const state = observeSchedules(dataDir, loadState(dataDir), now);
     const auth = state.authorities[caType];
@@ -207,6 +220,16 @@ export function rotateAuthority(dataDir: string, caType: CaType, action: RotateA
     }
     const updated: State = { ...state, authorities: { ...state.authorities, [caType]: next } };
     saveState(dataDir, updated);
-    return updated;
-  });
+    return {
+      result: updated,
+      what: {
+        type: caType,
+        from: auth.rotation.phase,
+        to: next.rotation.phase,
+        mode: action.kind,
+        signer: signingKeyRecord(next).fingerprint,
+        trusted: trustedKeyRecords(next).map((k) => k.fingerprint),
+      },
+    };
+  }));
 }

@@ -69,10 +69,11 @@ export function buildProgram(): Command {
 
   globals(auth.command('export'))
     .description('print CA public keys: TrustedUserCAKeys lines (user) and known_hosts lines (host)')
-    .option('--type <type>', 'which CA: user (alias openssh) or host; default both, host first')
+    .option('--type <type>', 'user (alias openssh), host, or krl (binary revocation list for sshd RevokedKeys); default user and host, host first')
     .option('--fingerprint <fp>', 'only the key with this SHA256 fingerprint')
     .option('--format <format>', 'user CA line format: openssh (plain key, for TrustedUserCAKeys) or authorized_keys (cert-authority prefix)')
     .option('--host-patterns <patterns>', 'known_hosts patterns for host lines (default: CLUSTER,*.CLUSTER)')
+    .option('-o, --out <file>', 'write to this file (atomically) instead of stdout')
     .addHelpText(
       'after',
       examples([
@@ -80,6 +81,7 @@ export function buildProgram(): Command {
         'tctl auth export --type=host >> ~/.ssh/known_hosts              # @cert-authority line',
         'tctl auth export --type=host --host-patterns="*.corp.example.com"',
         'tctl auth export --type=user --format=authorized_keys >> ~/.ssh/authorized_keys',
+        'tctl auth export --type=krl -o /etc/ssh/revoked.krl                # sshd: RevokedKeys',
       ]),
     )
     .action(run(async () => (await import('./commands/auth-export.js')).authExport));
@@ -128,6 +130,41 @@ export function buildProgram(): Command {
       ]),
     )
     .action(run(async () => (await import('./commands/auth-rotate.js')).authRotate));
+
+  globals(auth.command('revoke'))
+    .description('revoke a certificate (by serial, key id or file) or a public key; deploy with "auth export --type=krl"')
+    .option('--serial <n>', 'a serial from "tctl auth ls" or ssh-keygen -L')
+    .option('--key-id <id>', 'every certificate with this key id')
+    .option('--cert <file>', 'a certificate this CA signed')
+    .option('--public-key <file>', 'a public key, and with it every certificate for it')
+    .option('--reason <text>', 'why, for the record')
+    .addHelpText(
+      'after',
+      examples([
+        'tctl auth revoke --serial=42 --reason="laptop lost"',
+        'tctl auth revoke --cert=joe-cert.pub',
+        'tctl auth revoke --key-id=joe',
+        'tctl auth export --type=krl -o /etc/ssh/revoked.krl   # sshd: RevokedKeys /etc/ssh/revoked.krl',
+      ]),
+    )
+    .action(run(async () => (await import('./commands/auth-revoke.js')).authRevoke));
+
+  globals(auth.command('ls'))
+    .description('list issued certificates from the issuance log')
+    .option('--type <type>', 'user or host')
+    .option('--principal <name>', 'only certificates for this principal')
+    .option('--valid', 'only valid certificates')
+    .option('--expired', 'only expired certificates')
+    .option('--revoked', 'only revoked certificates')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', examples(['tctl auth ls', 'tctl auth ls --type=user --principal=joe --valid', 'tctl auth ls --revoked --json']))
+    .action(run(async () => (await import('./commands/auth-ls.js')).authLs));
+
+  const audit = program.command('audit').description('the tamper-evident audit log of state changes');
+  globals(audit.command('verify'))
+    .description('check the hash chain of the audit log and name the first broken line')
+    .addHelpText('after', examples(['tctl audit verify']))
+    .action(run(async () => (await import('./commands/audit-verify.js')).auditVerify));
 
   globals(program.command('status'))
     .description('show the cluster name and each CA key (scripts poll it to wait until the CA is ready)')

@@ -1,13 +1,14 @@
 import { loadCurrentState, trustedKeyRecords } from '../../ca/authority.js';
 import { UsageError, oneOf } from '../../errors.js';
 import { authorizedKeysCaLine, defaultHostPatterns, knownHostsCaLine, trustedUserCaLine } from '../../formats/export.js';
-import type { CaKeyRecord } from '../../store/state.js';
+import { writeFileAtomic } from '../../store/files.js';
+import type { CaKeyRecord, State } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
 
-/** openssh is modern Teleport's name for the CA that sshd trusts: the user CA. */
-export const EXPORT_TYPES = ['user', 'host', 'openssh'] as const;
+/** openssh is modern Teleport's name for the CA that sshd trusts: the user CA. krl is the revocation list. */
+export const EXPORT_TYPES = ['user', 'host', 'openssh', 'krl'] as const;
 export const EXPORT_FORMATS = ['openssh', 'authorized_keys'] as const;
 
 export interface ExportOptions extends GlobalOptions {
@@ -15,6 +16,7 @@ export interface ExportOptions extends GlobalOptions {
   fingerprint?: string;
   format?: string;
   hostPatterns?: string;
+  out?: string;
 }
 
 export async function authExport(opts: ExportOptions): Promise<void> {
@@ -25,8 +27,15 @@ export async function authExport(opts: ExportOptions): Promise<void> {
   }
   if (opts.fingerprint === '') throw new UsageError('--fingerprint is empty', 'give a fingerprint such as SHA256:... (see tctl status)');
   const patterns = opts.hostPatterns === undefined ? undefined : checkPatterns(opts.hostPatterns);
+  if (opts.out === '') throw new UsageError('--out is empty');
   const { dataDir } = await resolveContext(opts);
   const state = loadCurrentState(dataDir);
+  if (type === 'krl') {
+    if (opts.fingerprint !== undefined || opts.hostPatterns !== undefined || opts.format !== undefined) {
+      throw new UsageError('--fingerprint, --format and --host-patterns do not apply to --type=krl');
+    }
+    return exportKrl(dataDir, state, opts.out);
+  }
   const wanted = (r: CaKeyRecord) => opts.fingerprint === undefined || r.fingerprint === opts.fingerprint;
   const lines: string[] = [];
   if (type === undefined || type === 'host') {
@@ -37,7 +46,24 @@ export async function authExport(opts: ExportOptions): Promise<void> {
     const line = format === 'authorized_keys' ? authorizedKeysCaLine : trustedUserCaLine;
     for (const r of trustedKeyRecords(state.authorities.user).filter(wanted)) lines.push(line(state.clusterName, r));
   }
-  if (lines.length > 0) stdout(lines.join('\n'));
+  const text = lines.length > 0 ? lines.join('\n') + '\n' : '';
+  if (opts.out !== undefined) writeFileAtomic(opts.out, text, { mode: 0o644, overwrite: true });
+  else stdout(text);
+}
+
+/**
+ * A KRL is binary and sshd's RevokedKeys needs a file: an empty list still gives a valid KRL,
+ * because a missing RevokedKeys file makes sshd refuse every login.
+ */
+async function exportKrl(dataDir: string, state: State, out: string | undefined): Promise<void> {
+  const { buildKrl } = await import('../../ca/revocation.js');
+  const { readRevocations } = await import('../../store/revocations.js');
+  if (out === undefined && process.stdout.isTTY) {
+    throw new UsageError('refusing to write a binary KRL to a terminal', 'use -o FILE or redirect: tctl auth export --type=krl > revoked.krl');
+  }
+  const krl = buildKrl(state, readRevocations(dataDir), new Date());
+  if (out !== undefined) writeFileAtomic(out, krl, { mode: 0o644, overwrite: true });
+  else process.stdout.write(krl);
 }
 
 /** known_hosts patterns: comma-separated, no whitespace (it would end the pattern field). */

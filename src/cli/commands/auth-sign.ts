@@ -7,7 +7,6 @@ import { checkRequest } from '../../ca/request.js';
 import type { CertificateRequest, RequestFields } from '../../ca/request.js';
 import { splitList } from '../../ca/principals.js';
 import { TctlError, UsageError, oneOf } from '../../errors.js';
-import { PublicKeyInputError, parsePublicKeyText } from '../../formats/public-key.js';
 import { certificateKeyType } from '../../ssh/certificate.js';
 import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, publicKeyLine, sshPublicKey } from '../../ssh/keys.js';
 import type { KeyObject } from 'node:crypto';
@@ -16,6 +15,7 @@ import { loadState } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
+import { readPublicKeyFile } from '../input.js';
 import { canPrompt, confirm } from '../prompt.js';
 
 export const SIGN_FORMATS = ['openssh'] as const;
@@ -80,7 +80,7 @@ export async function authSign(opts: SignOptions): Promise<void> {
   let privateKey: KeyObject | undefined;
   let publicKey: CertificateRequest['publicKey'];
   if (opts.publicKey !== undefined) {
-    publicKey = await readPublicKey(opts.publicKey);
+    publicKey = await readPublicKeyFile('--public-key', opts.publicKey);
   } else {
     privateKey = generatePrivateKey(keyType);
     publicKey = sshPublicKey(privateKey);
@@ -120,26 +120,6 @@ function checkOutName(out: string): void {
   if (out === '') throw new UsageError('--out is empty');
   if (/[\u0000-\u001f\u007f]/.test(out)) throw new UsageError(`invalid --out ${JSON.stringify(out)}: contains control characters`);
   if (out.endsWith('/') || out.endsWith(path.sep)) throw new UsageError(`invalid --out "${out}": give a file name, not a directory`);
-}
-
-async function readPublicKey(file: string): Promise<CertificateRequest['publicKey']> {
-  if (file === '') throw new UsageError('--public-key is empty');
-  let text: string;
-  try {
-    const st = fs.statSync(file);
-    if (st.isDirectory()) throw new TctlError(`--public-key ${file} is a directory`);
-    if (st.size > 64 * 1024) throw new TctlError(`--public-key ${file} is too large to be a public key`);
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (err instanceof TctlError) throw err;
-    throw fileError('cannot read --public-key', file, err);
-  }
-  try {
-    return await parsePublicKeyText(text);
-  } catch (err) {
-    if (err instanceof PublicKeyInputError) throw new TctlError(`invalid --public-key ${file}: ${err.message}`);
-    throw err;
-  }
 }
 
 /**

@@ -1,0 +1,43 @@
+import { parseSerial, revoke } from '../../ca/revocation.js';
+import type { RevokeTarget } from '../../ca/revocation.js';
+import { UsageError } from '../../errors.js';
+import type { GlobalOptions } from '../context.js';
+import { resolveContext } from '../context.js';
+import { readCertificateFile, readPublicKeyFile } from '../input.js';
+import { stderr, stdout } from '../output.js';
+
+export interface RevokeOptions extends GlobalOptions {
+  serial?: string;
+  keyId?: string;
+  cert?: string;
+  publicKey?: string;
+  reason?: string;
+}
+
+export async function authRevoke(opts: RevokeOptions): Promise<void> {
+  const given = (['serial', 'keyId', 'cert', 'publicKey'] as const).filter((k) => opts[k] !== undefined);
+  if (given.length !== 1) {
+    throw new UsageError(
+      given.length === 0 ? 'one of --serial, --key-id, --cert or --public-key must be specified' : 'give only one of --serial, --key-id, --cert or --public-key',
+      'e.g. tctl auth revoke --serial=42 --reason="laptop lost"',
+    );
+  }
+  if (opts.reason !== undefined && /[\u0000-\u001f\u007f]/.test(opts.reason)) throw new UsageError('--reason must be a single line of text');
+  let target: RevokeTarget;
+  if (opts.serial !== undefined) {
+    target = { by: 'serial', serial: parseSerial(opts.serial) };
+  } else if (opts.keyId !== undefined) {
+    if (opts.keyId === '') throw new UsageError('--key-id is empty');
+    target = { by: 'key-id', keyId: opts.keyId };
+  } else if (opts.cert !== undefined) {
+    target = { by: 'cert', cert: readCertificateFile('--cert', opts.cert), file: opts.cert };
+  } else {
+    target = { by: 'public-key', key: await readPublicKeyFile('--public-key', opts.publicKey!) };
+  }
+  const { dataDir } = await resolveContext(opts);
+  const { record, added } = revoke(dataDir, target, { reason: opts.reason });
+  const what =
+    record.kind === 'serial' ? `certificate serial ${record.serial} (CA ${record.caFingerprint})` : record.kind === 'key-id' ? `key id "${record.keyId}"` : `public key ${record.keyFingerprint}`;
+  stdout(added ? `Revoked ${what}.` : `Already revoked: ${what}.`);
+  stderr('Deploy the new list: tctl auth export --type=krl -o revoked.krl  (sshd: RevokedKeys)');
+}

@@ -98,62 +98,94 @@ export interface IssuedCertificate {
   record: IssuanceRecord;
 }
 
-/** What the audit log says about a signing: every serial for small batches, the range for large ones. */
-function describeIssued(issued: IssuedCertificate[]): Record<string, unknown> {
-  const records = issued.map((i) => i.record);
-  if (records.length <= 100) {
-    return { certificates: records.map((r) => ({ serial: r.serial, keyId: r.keyId, type: r.type, caFingerprint: r.caFingerprint })) };
-  }
-  return { count: records.length, firstSerial: records[0]!.serial, lastSerial: records.at(-1)!.serial };
+/** Signs checked requests one at a time inside one lock, one CA-key load and one serial reservation. */
+export interface SigningSession {
+  sign(request: CertificateRequest): IssuedCertificate;
+  /** Appends the issuance records of everything signed since the last flush (before files are handed out). */
+  flush(): void;
 }
 
 const isoTime = (seconds: bigint): string => (seconds === FOREVER ? 'forever' : new Date(Number(seconds) * 1000).toISOString());
 
 /**
- * Signs a batch of requests of one type: one lock, one CA key load, one serial reservation and
- * one log append. Requests are checked before anything is allocated.
+ * Runs fn with a signing session for up to count certificates. The serials are reserved up
+ * front and the log is appended per flush, so cost does not grow with the size of the history.
  */
+export function withSigningSession<T>(
+  dataDir: string,
+  plan: { count: number; types: CaType[] },
+  fn: (session: SigningSession) => T,
+  clock: Clock = systemClock,
+): T {
+  const count = plan.count;
+  return withLock(dataDir, () =>
+    audited(dataDir, 'auth sign', () => {
+      const now = clock();
+      const state = observeSchedules(dataDir, loadState(dataDir), now);
+      const keys = new Map<CaType, { record: CaKeyRecord; key: KeyObject }>();
+      const signerFor = (t: CaType) => {
+        let s = keys.get(t);
+        if (!s) {
+          const record = signingKeyRecord(state.authorities[t]);
+          s = { record, key: loadCaKey(dataDir, record) };
+          keys.set(t, s);
+        }
+        return s;
+      };
+      // Load (and so check) the CA keys before a serial is spent.
+      for (const t of plan.types) signerFor(t);
+      const first = allocateSerials(dataDir, count);
+      let serial = first;
+      let pending: IssuanceRecord[] = [];
+      const audit: IssuanceRecord[] = [];
+      const session: SigningSession = {
+        sign(request) {
+          if (serial >= first + BigInt(count)) throw new Error('signing session: more certificates than reserved serials');
+          const signer = signerFor(request.type);
+          const body = certificateBody(request, { clusterName: state.clusterName, serial: serial++, now });
+          const certificate = signCertificate(body, signer.key);
+          const record: IssuanceRecord = {
+            serial: body.serial.toString(),
+            keyId: body.keyId,
+            type: body.type,
+            principals: body.principals,
+            validAfter: isoTime(body.validAfter),
+            validBefore: isoTime(body.validBefore),
+            caFingerprint: signer.record.fingerprint,
+            publicKeyFingerprint: fingerprint(request.publicKey.blob),
+            issuedAt: now.toISOString(),
+          };
+          pending.push(record);
+          if (audit.length <= 100) audit.push(record);
+          return { request, certificate, record };
+        },
+        flush() {
+          appendIssuance(dataDir, pending);
+          pending = [];
+        },
+      };
+      const result = fn(session);
+      session.flush();
+      const signed = Number(serial - first);
+      // The audit line lists every certificate of a small signing and the serial range of a large one.
+      const what =
+        signed <= 100
+          ? { certificates: audit.map((r) => ({ serial: r.serial, keyId: r.keyId, type: r.type, caFingerprint: r.caFingerprint })) }
+          : { count: signed, firstSerial: first.toString(), lastSerial: (serial - 1n).toString() };
+      return { result, what };
+    }),
+  );
+}
+
+/** Signs a few requests (checked first); logged before the caller writes any file. */
 export function issueCertificates(dataDir: string, requests: CertificateRequest[], clock: Clock = systemClock): IssuedCertificate[] {
   const checked = requests.map(checkRequest);
-  return withLock(dataDir, () => audited(dataDir, 'auth sign', () => {
-    const state = observeSchedules(dataDir, loadState(dataDir), clock());
-    const keys = new Map<CaType, { record: CaKeyRecord; key: KeyObject }>();
-    const signerFor = (t: CaType) => {
-      let s = keys.get(t);
-      if (!s) {
-        const record = signingKeyRecord(state.authorities[t]);
-        s = { record, key: loadCaKey(dataDir, record) };
-        keys.set(t, s);
-      }
-      return s;
-    };
-    for (const r of checked) signerFor(r.type);
-    const now = clock();
-    let serial = allocateSerials(dataDir, checked.length);
-    const issued = checked.map((request) => {
-      const signer = signerFor(request.type);
-      const body = certificateBody(request, { clusterName: state.clusterName, serial: serial++, now });
-      const certificate = signCertificate(body, signer.key);
-      const record: IssuanceRecord = {
-        serial: body.serial.toString(),
-        keyId: body.keyId,
-        type: body.type,
-        principals: body.principals,
-        validAfter: isoTime(body.validAfter),
-        validBefore: isoTime(body.validBefore),
-        caFingerprint: signer.record.fingerprint,
-        publicKeyFingerprint: fingerprint(request.publicKey.blob),
-        issuedAt: now.toISOString(),
-      };
-      return { request, certificate, record };
-    });
-    // Logged before the files are handed out: a cert can be unrecorded only if it was never written.
-    appendIssuance(
-      dataDir,
-      issued.map((i) => i.record),
-    );
-    return { result: issued, what: describeIssued(issued) };
-  }));
+  const types = [...new Set(checked.map((r) => r.type))];
+  return withSigningSession(dataDir, { count: checked.length, types }, (session) => {
+    const issued = checked.map((r) => session.sign(r));
+    session.flush();
+    return issued;
+  }, clock);
 }
 
 /** Applies due auto-rotation transitions; saves them when any happened. Call under the lock. */

@@ -1,0 +1,164 @@
+import * as fs from 'node:fs';
+import { loadCurrentState, trustedKeyRecords } from '../../ca/authority.js';
+import { certificateTime, inspectCertificateText, unreadableFinding } from '../../ca/lint.js';
+import type { CaFingerprints, Finding, LintContext } from '../../ca/lint.js';
+import { TctlError } from '../../errors.js';
+import { FOREVER, certificateSignatureAlgorithm } from '../../ssh/certificate.js';
+import type { Certificate, CertOption } from '../../ssh/certificate.js';
+import { fingerprint, parsePublicKeyBlob } from '../../ssh/keys.js';
+import { fileError } from '../../store/files.js';
+import { CA_TYPES, isInitialised } from '../../store/state.js';
+import type { GlobalOptions } from '../context.js';
+import { resolveContext } from '../context.js';
+import { stderr, stdout } from '../output.js';
+
+export interface InspectOptions extends GlobalOptions {
+  json?: boolean;
+}
+
+/** Far larger than any certificate (an RSA-16384 one is ~5 KiB); stops us slurping a wrong file. */
+const MAX_CERT_FILE_BYTES = 64 * 1024;
+
+interface Result {
+  file: string;
+  cert: Certificate | null;
+  findings: Finding[];
+}
+
+export async function authInspect(files: string[], opts: InspectOptions): Promise<void> {
+  const now = new Date();
+  const ctx: LintContext = { now, ...(await dataDirChecks(opts, now)) };
+  const results: Result[] = files.map((file) => {
+    const text = readCertificateFile(file);
+    if (typeof text !== 'string') return { file, cert: null, findings: [text] };
+    return { file, ...inspectCertificateText(text, ctx) };
+  });
+
+  if (opts.json) {
+    stdout(JSON.stringify(results.map(toJson), null, 2));
+  } else {
+    const blocks: string[] = [];
+    for (const r of results) {
+      if (r.cert) blocks.push(humanSummary(r.file, r.cert, r.findings));
+      // With a single file, the failure below says it; with several, each unreadable one is named here.
+      else if (files.length > 1) stderr(`tctl: error: ${printable(r.file)}: ${printable(r.findings[0]!.message)}`);
+    }
+    if (blocks.length > 0) stdout(blocks.join('\n'));
+  }
+
+  const failed = results.filter((r) => r.findings.some((f) => f.level === 'error'));
+  if (failed.length === 0) return;
+  if (files.length === 1 && failed[0]!.cert === null) {
+    throw new TctlError(`${printable(failed[0]!.file)}: ${printable(failed[0]!.findings[0]!.message)}`);
+  }
+  const n = failed.length;
+  const what = files.length === 1 ? '1 certificate has errors' : `${n} of ${files.length} certificates ${n === 1 ? 'has' : 'have'} errors`;
+  throw new TctlError(what, { hint: 'fix or re-issue them; warnings alone do not fail "tctl auth inspect"' });
+}
+
+/** The file's text, or why it cannot be read (the file name is added where it is printed). */
+function readCertificateFile(file: string): string | Finding {
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) return unreadableFinding('is a directory');
+    if (st.size > MAX_CERT_FILE_BYTES) return unreadableFinding('too large to be a certificate');
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const prefix = `cannot read ${file}: `;
+    const message = fileError('cannot read', file, err).message;
+    return unreadableFinding(message.startsWith(prefix) ? `cannot read: ${message.slice(prefix.length)}` : message);
+  }
+}
+
+/**
+ * The trust and revocation checks need the data dir, which inspect can do without: certificates
+ * from elsewhere are still worth linting. Anything but "not initialised" (a damaged state, a
+ * bad --config) still fails, so a broken CA is never mistaken for "no CA".
+ */
+async function dataDirChecks(opts: InspectOptions, now: Date): Promise<Partial<LintContext>> {
+  const { dataDir } = await resolveContext(opts);
+  if (!isInitialised(dataDir)) {
+    stderr(`tctl: note: data dir ${dataDir} is not initialised; not checking which CA signed the certificates or whether they are revoked`);
+    return {};
+  }
+  const state = loadCurrentState(dataDir, () => now);
+  const trusted = {} as CaFingerprints;
+  const untrusted = {} as CaFingerprints;
+  for (const t of CA_TYPES) {
+    const a = state.authorities[t];
+    trusted[t] = trustedKeyRecords(a).map((k) => k.fingerprint);
+    untrusted[t] = [a.current, a.next, ...a.retired].flatMap((k) => (k && !trusted[t].includes(k.fingerprint) ? [k.fingerprint] : []));
+  }
+  const { isCertificateRevoked } = await import('../../store/revocations.js');
+  return {
+    trustedCaFingerprints: trusted,
+    untrustedCaFingerprints: untrusted,
+    isRevoked: (cert) => isCertificateRevoked(dataDir, cert),
+  };
+}
+
+/** Certificate fields can hold anything; never let them move the cursor or fake a line on a terminal. */
+function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function validity(cert: Certificate): string {
+  if (cert.validAfter === 0n && cert.validBefore === FOREVER) return 'forever';
+  if (cert.validAfter === 0n) return `before ${certificateTime(cert.validBefore)}`;
+  if (cert.validBefore === FOREVER) return `after ${certificateTime(cert.validAfter)}`;
+  return `from ${certificateTime(cert.validAfter)} to ${certificateTime(cert.validBefore)}`;
+}
+
+function signingCa(cert: Certificate) {
+  return {
+    keyType: parsePublicKeyBlob(cert.signatureKey).key.type,
+    fingerprint: fingerprint(cert.signatureKey),
+    algorithm: certificateSignatureAlgorithm(cert),
+  };
+}
+
+/** Laid out like `ssh-keygen -L`, then one line per finding. */
+function humanSummary(file: string, cert: Certificate, findings: Finding[]): string {
+  const ca = signingCa(cert);
+  const list = (items: string[]) => (items.length === 0 ? ' (none)' : '\n' + items.map((i) => `                ${printable(i)}`).join('\n'));
+  const options = (o: CertOption[]) => o.map((x) => (x.value === '' ? x.name : `${x.name} ${x.value}`));
+  const lines = [
+    `${printable(file)}:`,
+    `        Type: ${cert.certType} ${cert.type} certificate`,
+    `        Public key: ${cert.key.type} ${fingerprint(cert.key.blob)}`,
+    `        Signing CA: ${ca.keyType} ${ca.fingerprint} (using ${printable(ca.algorithm)})`,
+    `        Key ID: ${printable(JSON.stringify(cert.keyId))}`,
+    `        Serial: ${cert.serial}`,
+    `        Valid: ${validity(cert)}`,
+    `        Principals:${list(cert.principals)}`,
+    `        Critical Options:${list(options(cert.rawCriticalOptions))}`,
+    `        Extensions:${list(options(cert.rawExtensions))}`,
+    ...findings.map((f) => `${f.level}: ${f.code}: ${printable(f.message)}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function toJson(r: Result) {
+  const c = r.cert;
+  return {
+    file: r.file,
+    certificate:
+      c === null
+        ? null
+        : {
+            certType: c.certType,
+            type: c.type,
+            keyType: c.key.type,
+            fingerprint: fingerprint(c.key.blob),
+            signingCa: signingCa(c),
+            keyId: c.keyId,
+            serial: c.serial.toString(),
+            validAfter: certificateTime(c.validAfter),
+            validBefore: certificateTime(c.validBefore),
+            principals: c.principals,
+            criticalOptions: c.rawCriticalOptions,
+            extensions: c.rawExtensions,
+          },
+    findings: r.findings,
+  };
+}

@@ -100,6 +100,9 @@ export function buildProgram(): Command {
     .option('--compat <mode>', 'oldssh omits the Teleport extensions, for very old sshd versions', 'standard')
     .option('--force-command <cmd>', 'user certificates: critical option force-command')
     .option('--source-address <cidrs>', 'user certificates: critical option source-address (comma-separated CIDRs)')
+    .option('--batch <file>', 'sign one JSON request per line of FILE (- for stdin), e.g. {"host":"a.example.com","public_key":"ssh-ed25519 AAAA..."}')
+    .option('--out-dir <dir>', 'with --batch: where to write the <name>-cert.pub files')
+    .option('--keep-going', 'with --batch: sign the good lines even if some are bad (exit 1 if any were)')
     .addHelpText(
       'after',
       examples([
@@ -107,6 +110,7 @@ export function buildProgram(): Command {
         'tctl auth sign --host=api.example.com --public-key=/etc/ssh/ssh_host_ed25519_key.pub --out=/etc/ssh/ssh_host_ed25519_key',
         'tctl auth sign --user=joe --out=joe --ttl=8h',
         'tctl auth sign --user=ci --principals=deploy,ubuntu --ttl=1h --source-address=10.0.0.0/8',
+        'tctl auth sign --batch=requests.jsonl --out-dir=certs   # {"user":"joe","principals":["joe"],"ttl":"8h","public_key":"ssh-ed25519 AAAA..."}',
       ]),
     )
     .action(run(async () => (await import('./commands/auth-sign.js')).authSign));
@@ -130,6 +134,17 @@ export function buildProgram(): Command {
       ]),
     )
     .action(run(async () => (await import('./commands/auth-rotate.js')).authRotate));
+
+  globals(auth.command('inspect'))
+    .description('decode OpenSSH certificates and lint them; exits 1 when any has an error-level finding')
+    .argument('<files...>', 'certificate files (*-cert.pub)')
+    .option('--json', 'one JSON document: an array of {file, certificate, findings}')
+    .addHelpText('after', examples(['tctl auth inspect joe-cert.pub', 'tctl auth inspect --json /etc/ssh/*-cert.pub']))
+    // not run(): with an argument, commander calls the action as (files, opts, cmd)
+    .action(async (files: string[], _opts: unknown, cmd: Command) => {
+      const { authInspect } = await import('./commands/auth-inspect.js');
+      await authInspect(files, cmd.optsWithGlobals());
+    });
 
   globals(auth.command('revoke'))
     .description('revoke a certificate (by serial, key id or file) or a public key; deploy with "auth export --type=krl"')

@@ -201,8 +201,10 @@ const USE_BITMAP = 2;
  */
 function chooseEncodings(runs: Runs): { use: Uint8Array; bitmapStart: Uint8Array } {
   const m = runs.count;
-  // closed[i]: cheapest encoding of runs 0..i-1 with no bitmap that run i could still join.
-  // open[i]: cheapest encoding of runs 0..i-1 where run i-1 ends a bitmap that run i could join.
+  // Costs are in bytes, bitmap bits counted fractionally. closed[i]: cheapest encoding of runs
+  // 0..i-1, any bitmap finished. open[i]: cheapest where run i-1 is in a bitmap run i may join;
+  // since bitmap size grows linearly with span, joining costs only the bits up to run i's end.
+  // Only one open bitmap is tracked per run, so with the 16384-bit cap this is near-optimal.
   const closed = new Float64Array(m + 1);
   const open = new Float64Array(m + 1).fill(Infinity);
   const openFirst = new Int32Array(m + 1); // first run of the bitmap that open[i] ends in
@@ -213,7 +215,7 @@ function chooseEncodings(runs: Runs): { use: Uint8Array; bitmapStart: Uint8Array
     const lo = runs.lo[i]!;
     const hi = runs.hi[i]!;
     const len = Number(hi - lo) + 1;
-    const before = Math.min(closed[i]!, open[i]!);
+    const before = closed[i]!;
 
     const asList = before + COST_LIST_SERIAL * len;
     const asRange = before + COST_RANGE;
@@ -228,7 +230,7 @@ function chooseEncodings(runs: Runs): { use: Uint8Array; bitmapStart: Uint8Array
       const first = openFirst[i]!;
       const span = Number(hi - runs.lo[first]!) + 1;
       if (span <= MAX_BITMAP_BITS) {
-        const extended = open[i]! + (Number(hi - runs.hi[i - 1]!)) / 8;
+        const extended = open[i]! + Number(hi - runs.hi[i - 1]!) / 8;
         if (extended < bestOpen) {
           bestOpen = extended;
           openFirst[i + 1] = first;

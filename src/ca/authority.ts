@@ -9,8 +9,8 @@ import { PHASE_TABLE } from '../rotation/phases.js';
 import type { Phase } from '../rotation/phases.js';
 import { advanceBySchedule, moveToPhase, rotateNow } from '../rotation/rotate.js';
 import { FOREVER, signCertificate } from '../ssh/certificate.js';
-import { fingerprint, generatePrivateKey, sshPublicKey } from '../ssh/keys.js';
-import type { KeyType } from '../ssh/keys.js';
+import { fingerprint, generatePrivateKey, sshPublicKey, sshSigner } from '../ssh/keys.js';
+import type { KeyType, SshSigner } from '../ssh/keys.js';
 import { audited } from '../store/audit.js';
 import { ensurePrivateDir, fileError, writeFileAtomic } from '../store/files.js';
 import { allocateSerials, appendIssuance, initSerialCounter } from '../store/issuance.js';
@@ -122,12 +122,12 @@ export function withSigningSession<T>(
     audited(dataDir, 'auth sign', () => {
       const now = clock();
       const state = observeSchedules(dataDir, loadState(dataDir), now);
-      const keys = new Map<CaType, { record: CaKeyRecord; key: KeyObject }>();
+      const keys = new Map<CaType, { record: CaKeyRecord; signer: SshSigner }>();
       const signerFor = (t: CaType) => {
         let s = keys.get(t);
         if (!s) {
           const record = signingKeyRecord(state.authorities[t]);
-          s = { record, key: loadCaKey(dataDir, record) };
+          s = { record, signer: sshSigner(loadCaKey(dataDir, record)) };
           keys.set(t, s);
         }
         return s;
@@ -143,7 +143,7 @@ export function withSigningSession<T>(
           if (serial >= first + BigInt(count)) throw new Error('signing session: more certificates than reserved serials');
           const signer = signerFor(request.type);
           const body = certificateBody(request, { clusterName: state.clusterName, serial: serial++, now });
-          const certificate = signCertificate(body, signer.key);
+          const certificate = signCertificate(body, signer.signer);
           const record: IssuanceRecord = {
             serial: body.serial.toString(),
             keyId: body.keyId,

@@ -29,25 +29,27 @@ function refuseType(type: string): void {
   if (type.startsWith('sk-')) throw new PublicKeyInputError(`found a security-key type (${type}), which tctl does not sign; use ed25519, ECDSA or RSA`);
 }
 
-/** Parses the contents of a public-key file; throws PublicKeyInputError saying what was found. */
-export async function parsePublicKeyText(text: string): Promise<SshPublicKey> {
+/** Parses an OpenSSH one-line public key (`type base64 [comment]`), synchronously. */
+export function parseOpenSshPublicKey(text: string): SshPublicKey {
   if (PRIVATE_MARKERS.test(text)) {
     throw new PublicKeyInputError('found a private key; give the public key (the .pub file) instead');
   }
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
   if (lines.length === 0) throw new PublicKeyInputError('the file is empty');
-  const first = lines[0]!;
-  const m = /^(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s.*)?$/.exec(first);
-  if (m) {
-    refuseType(m[1]!);
-    if (lines.length > 1) throw new PublicKeyInputError('found more than one key; give one key per file');
-    const blob = Buffer.from(m[2]!, 'base64');
-    const key = fromBlob(blob);
-    if (key.type !== m[1]) throw new PublicKeyInputError(`key type ${m[1]} does not match its data (${key.type})`);
-    return key;
-  }
-  if (/^-----BEGIN |^---- BEGIN SSH2 PUBLIC KEY ----/.test(first)) return viaSshpk(text);
-  throw new PublicKeyInputError('not an OpenSSH public key');
+  const m = /^(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s.*)?$/.exec(lines[0]!);
+  if (!m) throw new PublicKeyInputError('not an OpenSSH public key');
+  refuseType(m[1]!);
+  if (lines.length > 1) throw new PublicKeyInputError('found more than one key; give one key per file');
+  const key = fromBlob(Buffer.from(m[2]!, 'base64'));
+  if (key.type !== m[1]) throw new PublicKeyInputError(`key type ${m[1]} does not match its data (${key.type})`);
+  return key;
+}
+
+/** Parses the contents of a public-key file in any supported format; throws PublicKeyInputError saying what was found. */
+export async function parsePublicKeyText(text: string): Promise<SshPublicKey> {
+  const first = text.trimStart();
+  if (/^-----BEGIN (?:RSA |EC )?PUBLIC KEY-----|^---- BEGIN SSH2 PUBLIC KEY ----/.test(first)) return viaSshpk(text);
+  return parseOpenSshPublicKey(text);
 }
 
 async function viaSshpk(text: string): Promise<SshPublicKey> {

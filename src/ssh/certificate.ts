@@ -1,6 +1,7 @@
 // OpenSSH certificates, encoded and decoded per PROTOCOL.certkeys.
 import type { KeyObject } from 'node:crypto';
-import { parsePublicKeyBlob, sshPublicKey, sshSign, sshVerify } from './keys.js';
+import { parsePublicKeyBlob, sshSign, sshSigner, sshVerify } from './keys.js';
+import type { SshSigner } from './keys.js';
 import type { SshPublicKey } from './keys.js';
 import { SshReader, SshWriter, WireFormatError } from './wire.js';
 
@@ -98,8 +99,9 @@ function keyParts(blob: Buffer): Buffer {
 }
 
 /** Builds and signs a certificate; returns the certificate blob. */
-export function signCertificate(body: CertificateBody, caKey: KeyObject): Buffer {
-  const ca = sshPublicKey(caKey);
+export function signCertificate(body: CertificateBody, caKey: KeyObject | SshSigner): Buffer {
+  const signer = sshSigner(caKey);
+  const ca = signer.publicKey;
   const tbs = new SshWriter()
     .string(certificateKeyType(body.key.type))
     .string(body.nonce)
@@ -115,7 +117,7 @@ export function signCertificate(body: CertificateBody, caKey: KeyObject): Buffer
     .string('') // reserved
     .string(ca.blob)
     .toBuffer();
-  const signature = sshSign(caKey, tbs);
+  const signature = sshSign(signer, tbs);
   return Buffer.concat([tbs, new SshWriter().string(signature).toBuffer()]);
 }
 

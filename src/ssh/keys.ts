@@ -97,11 +97,13 @@ export function parsePublicKeyBlob(blob: Buffer): { key: SshPublicKey; keyObject
   }
   try {
     let keyObject: KeyObject;
+    let key: SshPublicKey;
     if (type === 'ssh-ed25519') {
       const x = r.string();
       r.end();
       if (x.length !== 32) throw new KeyFormatError('ed25519 key is not 32 bytes');
       keyObject = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: x.toString('base64url') }, format: 'jwk' });
+      key = { type, blob: new SshWriter().string(type).string(x).toBuffer(), bits: 256 };
     } else if (type.startsWith('ecdsa-sha2-')) {
       const curveName = r.text();
       const point = r.string();
@@ -118,16 +120,17 @@ export function parsePublicKeyBlob(blob: Buffer): { key: SshPublicKey; keyObject
         },
         format: 'jwk',
       });
+      key = { type, blob: new SshWriter().string(type).string(curve.ssh).string(point).toBuffer(), bits: curve.bytes === 66 ? 521 : curve.bytes * 8 };
     } else if (type === 'ssh-rsa') {
       const e = r.mpint();
       const n = r.mpint();
       r.end();
       keyObject = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
+      key = { type, blob: new SshWriter().string(type).mpint(e).mpint(n).toBuffer(), bits: bitLength(n) };
     } else {
       throw new KeyFormatError(`unsupported key type ${type}`);
     }
-    // Re-derive the blob so that what we embed is canonical (e.g. no padded mpints).
-    const key = sshPublicKey(keyObject);
+    // The blob is rebuilt from its parts so that what we embed is canonical (e.g. no padded mpints).
     return { key, keyObject };
   } catch (err) {
     if (err instanceof KeyFormatError) throw err;
@@ -151,9 +154,19 @@ export function signatureAlgorithm(key: SshPublicKey): string {
   return key.type === 'ssh-rsa' ? 'rsa-sha2-512' : key.type;
 }
 
+/** A private key with its SSH public key worked out once (deriving it costs more than an ed25519 signature). */
+export interface SshSigner {
+  key: KeyObject;
+  publicKey: SshPublicKey;
+}
+
+export function sshSigner(key: KeyObject | SshSigner): SshSigner {
+  return 'publicKey' in key ? key : { key, publicKey: sshPublicKey(key) };
+}
+
 /** An SSH signature blob (RFC 4253 §6.6 framing) over data. */
-export function sshSign(privateKey: KeyObject, data: Buffer): Buffer {
-  const pub = sshPublicKey(privateKey);
+export function sshSign(signer: KeyObject | SshSigner, data: Buffer): Buffer {
+  const { key: privateKey, publicKey: pub } = sshSigner(signer);
   if (pub.type === 'ssh-ed25519') {
     return new SshWriter().string('ssh-ed25519').string(sign(null, data, privateKey)).toBuffer();
   }

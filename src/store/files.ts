@@ -51,7 +51,7 @@ export function fileError(what: string, file: string, err: unknown): TctlError {
   return new TctlError(`${what} ${file}: ${reason}`, { cause: err });
 }
 
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(dir, 'r');
@@ -63,15 +63,18 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Writes data to a new temp file beside target (0600 or mode), fsynced; returns its path. */
-export function stageFile(target: string, data: string | Buffer, mode: number): string {
+/**
+ * Writes data to a new temp file beside target with exactly mode; returns its path. durable=false
+ * skips the fsync, for bulk public output whose record is already durable elsewhere.
+ */
+export function stageFile(target: string, data: string | Buffer, mode: number, durable = true): string {
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
     fs.fchmodSync(fd, mode);
     fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } catch (err) {
     if (fd !== undefined) fs.closeSync(fd);
     fd = undefined;
@@ -88,7 +91,7 @@ export function stageFile(target: string, data: string | Buffer, mode: number): 
  * absent" atomic; with it, rename replaces whatever is at target (a symlink itself, never
  * the file it points to).
  */
-export function publishFile(tmp: string, target: string, overwrite: boolean): void {
+export function publishFile(tmp: string, target: string, overwrite: boolean, durable = true): void {
   try {
     if (overwrite) {
       fs.renameSync(tmp, target);
@@ -103,7 +106,7 @@ export function publishFile(tmp: string, target: string, overwrite: boolean): vo
     }
     throw fileError('cannot write', target, err);
   }
-  fsyncDir(path.dirname(target));
+  if (durable) fsyncDir(path.dirname(target));
 }
 
 /** Temp file + fsync + rename (or link when not overwriting): readers see the old or new file, never half of one. */
@@ -142,5 +145,31 @@ export function appendLines(file: string, lines: string[]): void {
     throw fileError('cannot append to', file, err);
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Streams a file's lines synchronously in 64 KiB reads, so memory stays flat in the file's size. */
+export function* readLinesSync(file: string): Generator<string> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw fileError('cannot read', file, err);
+  }
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    let rest = '';
+    const decoder = new TextDecoder('utf-8');
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const parts = (rest + decoder.decode(buf.subarray(0, n), { stream: true })).split('\n');
+      rest = parts.pop()!;
+      yield* parts;
+    }
+    rest += decoder.decode();
+    if (rest !== '') yield rest;
+  } finally {
+    fs.closeSync(fd);
   }
 }

@@ -33,10 +33,14 @@ export interface SignOptions extends GlobalOptions {
   compat?: string;
   forceCommand?: string;
   sourceAddress?: string;
+  batch?: string;
+  outDir?: string;
+  keepGoing?: boolean;
 }
 
 export async function authSign(opts: SignOptions): Promise<void> {
   // Everything on the command line is checked before the data dir or any file is touched.
+  if (opts.batch !== undefined || opts.outDir !== undefined || opts.keepGoing) return signBatch(opts);
   if (opts.host === undefined && opts.user === undefined) {
     throw new UsageError('--user or --host must be specified', 'e.g. tctl auth sign --host=api.example.com or tctl auth sign --user=joe');
   }
@@ -120,6 +124,20 @@ function checkOutName(out: string): void {
   if (out === '') throw new UsageError('--out is empty');
   if (/[\u0000-\u001f\u007f]/.test(out)) throw new UsageError(`invalid --out ${JSON.stringify(out)}: contains control characters`);
   if (out.endsWith('/') || out.endsWith(path.sep)) throw new UsageError(`invalid --out "${out}": give a file name, not a directory`);
+}
+
+async function signBatch(opts: SignOptions): Promise<void> {
+  if (opts.batch === undefined) throw new UsageError('--out-dir and --keep-going need --batch=FILE');
+  const conflicting = (['host', 'user', 'principals', 'out', 'ttl', 'publicKey', 'forceCommand', 'sourceAddress'] as const).filter((k) => opts[k] !== undefined);
+  if (conflicting.length > 0) {
+    const flag = '--' + conflicting[0]!.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+    throw new UsageError(`${flag} cannot be used with --batch; put it in each request line`);
+  }
+  const format = opts.format ?? 'openssh';
+  if (!(SIGN_FORMATS as readonly string[]).includes(format)) throw new UsageError(`invalid --format flag "${format}", only "openssh" is supported`);
+  const compat = oneOf('--compat', opts.compat ?? 'standard', COMPAT_MODES);
+  const { authSignBatch } = await import('./auth-sign-batch.js');
+  return authSignBatch({ ...opts, batch: opts.batch, compat });
 }
 
 /**

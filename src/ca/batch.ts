@@ -1,0 +1,78 @@
+// One line of a batch file: a JSON certificate request, checked like its command-line twin.
+import { UsageError } from '../errors.js';
+import { PublicKeyInputError, parseOpenSshPublicKey } from '../formats/public-key.js';
+import { parseDuration } from './duration.js';
+import type { Compat } from './extensions.js';
+import { splitList } from './principals.js';
+import { checkRequest } from './request.js';
+import type { CertificateRequest } from './request.js';
+
+const FIELDS = ['host', 'user', 'principals', 'ttl', 'public_key', 'out', 'force_command', 'source_address'] as const;
+
+export interface BatchRequest {
+  request: CertificateRequest;
+  /** file name (in the output dir) of the certificate, without -cert.pub */
+  out: string;
+}
+
+function list(field: string, v: unknown): string[] {
+  if (typeof v === 'string') return splitList(field, v);
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) return splitList(field, v.join(','));
+  throw new UsageError(`"${field}" must be a non-empty string or array of strings`);
+}
+
+function str(field: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '') throw new UsageError(`"${field}" must be a non-empty string`);
+  return v;
+}
+
+/** Parses and checks one request line; throws a UsageError describing the problem. */
+export function parseBatchLine(line: string, compat: Compat): BatchRequest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    throw new UsageError('not valid JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError('not a JSON object');
+  const o = raw as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !(FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0) throw new UsageError(`unknown field "${unknown[0]}" (allowed: ${FIELDS.join(', ')})`);
+  if ((o.host === undefined) === (o.user === undefined)) throw new UsageError('exactly one of "host" or "user" must be given');
+  const publicKeyText = str('public_key', o.public_key);
+  if (publicKeyText === undefined) throw new UsageError('"public_key" is required (an OpenSSH public key line)');
+  let publicKey;
+  try {
+    publicKey = parseOpenSshPublicKey(publicKeyText);
+  } catch (err) {
+    if (err instanceof PublicKeyInputError) throw new UsageError(`"public_key": ${err.message}`);
+    throw err;
+  }
+  const ttlText = str('ttl', o.ttl);
+  const ttlSeconds = ttlText === undefined ? undefined : parseDuration('"ttl"', ttlText);
+  let fields;
+  if (o.host !== undefined) {
+    if (o.principals !== undefined || o.force_command !== undefined || o.source_address !== undefined) {
+      throw new UsageError('"principals", "force_command" and "source_address" apply to user requests only');
+    }
+    const principals = list('host', o.host);
+    fields = checkRequest({ type: 'host' as const, principals, keyId: principals[0]!, ttlSeconds, compat });
+  } else {
+    const user = str('user', o.user)!;
+    fields = checkRequest({
+      type: 'user' as const,
+      keyId: user,
+      principals: o.principals === undefined ? [user] : list('principals', o.principals),
+      ttlSeconds,
+      compat,
+      forceCommand: str('force_command', o.force_command),
+      sourceAddress: o.source_address === undefined ? undefined : list('source_address', o.source_address),
+    });
+  }
+  const out = str('out', o.out) ?? fields.keyId;
+  if (out.includes('/') || out === '.' || out === '..' || /[\u0000-\u001f\u007f]/.test(out)) {
+    throw new UsageError(`"out" must be a plain file name, got ${JSON.stringify(out)}`);
+  }
+  return { request: { ...fields, publicKey }, out };
+}

@@ -11,7 +11,11 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** Set by the bundler (scripts/bundle.mjs); the unbundled build reads package.json. */
+declare const __TCTL_VERSION__: string | undefined;
+
 function version(): string {
+  if (typeof __TCTL_VERSION__ === 'string') return __TCTL_VERSION__;
   const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }

@@ -1,0 +1,20 @@
+// Bundles the CLI into one ESM file so start-up does not pay for resolving dozens of modules.
+// sshpk, yaml and chalk stay external: they load only on the paths that need them.
+import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+await build({
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/tctl.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['sshpk', 'yaml', 'chalk'],
+  define: { __TCTL_VERSION__: JSON.stringify(version) },
+  // commander is CommonJS and calls require() for node: built-ins.
+  banner: { js: "import { createRequire as __tctlCreateRequire } from 'node:module'; const require = __tctlCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});

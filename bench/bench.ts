@@ -13,7 +13,10 @@ import { loadState } from '../src/store/state.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TCTL = path.join(ROOT, 'bin', 'tctl');
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tctl-bench-'));
+// On tmpfs when there is one: the disk's writeback stalls here swing file-heavy timings by 10x,
+// and every comparison (ours and its baseline) runs in the same place.
+const scratch = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+const work = fs.mkdtempSync(path.join(scratch, 'tctl-bench-'));
 process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
 const dataDir = path.join(work, 'ca');
 const env = { ...process.env, TCTL_DATA_DIR: dataDir, NO_COLOR: '1' };
@@ -182,7 +185,7 @@ const cols: Array<keyof Row> = ['what', 'ours', 'baseline', 'ratio', 'target'];
 const head: Row = { what: 'measurement (min / median)', ours: 'tctl', baseline: 'baseline (same run)', ratio: 'ratio', target: 'target' };
 const widths = cols.map((c) => Math.max(...[head, ...rows].map((r) => r[c].length)));
 const line = (r: Row) => `| ${cols.map((c, i) => r[c].padEnd(widths[i]!)).join(' | ')} |`;
-console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim()}`);
+console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim()}, files in ${scratch}`);
 console.log(line(head));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));

@@ -96,13 +96,15 @@ export function parsePublicKeyBlob(blob: Buffer): { key: SshPublicKey; keyObject
     throw new KeyFormatError('not an SSH public key');
   }
   try {
-    let keyObject: KeyObject;
+    let keyObject: KeyObject | undefined;
+    let makeKeyObject = (): KeyObject => keyObject!;
     let key: SshPublicKey;
     if (type === 'ssh-ed25519') {
       const x = r.string();
       r.end();
       if (x.length !== 32) throw new KeyFormatError('ed25519 key is not 32 bytes');
-      keyObject = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: x.toString('base64url') }, format: 'jwk' });
+      // Any 32 bytes is an ed25519 key to OpenSSH too; the KeyObject is built only if a signature is checked.
+      makeKeyObject = () => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: x.toString('base64url') }, format: 'jwk' });
       key = { type, blob: new SshWriter().string(type).string(x).toBuffer(), bits: 256 };
     } else if (type.startsWith('ecdsa-sha2-')) {
       const curveName = r.text();
@@ -131,7 +133,12 @@ export function parsePublicKeyBlob(blob: Buffer): { key: SshPublicKey; keyObject
       throw new KeyFormatError(`unsupported key type ${type}`);
     }
     // The blob is rebuilt from its parts so that what we embed is canonical (e.g. no padded mpints).
-    return { key, keyObject };
+    return {
+      key,
+      get keyObject() {
+        return (keyObject ??= makeKeyObject());
+      },
+    };
   } catch (err) {
     if (err instanceof KeyFormatError) throw err;
     if (err instanceof WireFormatError) throw new KeyFormatError(`malformed ${type} key: ${err.message}`);

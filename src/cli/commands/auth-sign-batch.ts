@@ -47,7 +47,9 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
       if (reported++ < MAX_REPORTED) stderr(`tctl: error: ${opts.batch === '-' ? 'stdin' : opts.batch}:${line}: ${message}`);
     };
 
-    // Pass 1: check everything, including where each certificate will go.
+    // Pass 1: check everything, including where each certificate will go. In an empty output dir
+    // only duplicates can collide (pass 2 still refuses to replace anything that appears meanwhile).
+    const outDirEmpty = fs.readdirSync(outDir).length === 0;
     const outputs = new Map<string, number>();
     const types = new Set<CaType>();
     let good = 0;
@@ -61,7 +63,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
         const seen = outputs.get(target);
         if (seen !== undefined) throw new UsageError(`output ${target} is also written by line ${seen}; give one of them an "out" name`);
         outputs.set(target, lineNo);
-        checkTarget(path.join(outDir, target), Boolean(opts.overwrite));
+        if (!outDirEmpty) checkTarget(path.join(outDir, target), Boolean(opts.overwrite));
         types.add(request.type);
         good++;
       } catch (err) {

@@ -82,6 +82,14 @@ export function loadCaKey(dataDir: string, record: CaKeyRecord): KeyObject {
   return key;
 }
 
+/**
+ * Checks that every trusted CA key of these types still has a readable private key that matches
+ * its record, so nothing is exported from a data dir that could no longer sign.
+ */
+export function checkTrustedKeys(dataDir: string, state: State, types: readonly CaType[] = CA_TYPES): void {
+  for (const t of types) for (const record of trustedKeyRecords(state.authorities[t])) loadCaKey(dataDir, record);
+}
+
 /** The key that signs new certificates of this type in the current rotation phase. */
 export function signingKeyRecord(auth: AuthorityRecord): CaKeyRecord {
   return auth[PHASE_TABLE[auth.rotation.phase].signer]!;

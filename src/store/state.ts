@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TctlError } from '../errors.js';
-import { KEY_TYPES } from '../ssh/keys.js';
+import { KEY_TYPES, fingerprint, parsePublicKeyBlob } from '../ssh/keys.js';
 import type { KeyType } from '../ssh/keys.js';
 import { PHASES } from '../rotation/phases.js';
 import type { Phase } from '../rotation/phases.js';
@@ -113,6 +113,14 @@ function checkState(file: string, raw: unknown): State {
       createdAt: str(o, 'createdAt', what),
     };
     if (path.isAbsolute(rec.file) || rec.file.split(/[\\/]/).includes('..')) throw damaged(file, `${what}.file points outside the data dir`);
+    // What exports print comes from here, so it must be the key its fingerprint names.
+    const blob = Buffer.from(rec.publicKey, 'base64');
+    try {
+      parsePublicKeyBlob(blob);
+    } catch {
+      throw damaged(file, `${what}.publicKey is not a valid public key`);
+    }
+    if (fingerprint(blob) !== rec.fingerprint) throw damaged(file, `${what}.publicKey does not match its fingerprint`);
     return rec;
   };
   const root = obj(raw, 'state');

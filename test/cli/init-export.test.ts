@@ -170,11 +170,23 @@ test('a damaged data dir is named, and nothing is exported or signed', () => {
   fs.writeFileSync(state, good);
   const keyFile = path.join(dataDir, JSON.parse(good.toString()).authorities.host.current.file);
   fs.writeFileSync(keyFile, '-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n');
-  const r = run(['auth', 'sign', '--host=a.example.com']);
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /CA key .*host-ca-.*\.pem is damaged/);
+  for (const args of [['auth', 'sign', '--host=a.example.com'], ['auth', 'export', '--type=host'], ['auth', 'export'], ['status']]) {
+    const r = run(args);
+    assert.equal(r.status, 1, args.join(' '));
+    assert.match(r.stderr, /CA key .*host-ca-.*\.pem is damaged/);
+    assert.equal(r.stdout, '');
+  }
+  assert.equal(run(['auth', 'export', '--type=user']).status, 0, 'the user CA is intact');
   assert.ok(!fs.existsSync(path.join(cwd, 'a.example.com')));
   assert.ok(!fs.existsSync(path.join(cwd, 'a.example.com-cert.pub')));
+
+  // A garbled public key in state.json is caught before it is exported.
+  const garbled = JSON.parse(good.toString());
+  garbled.authorities.user.current.publicKey = garbled.authorities.host.current.publicKey;
+  fs.writeFileSync(state, JSON.stringify(garbled));
+  const g = run(['auth', 'export', '--type=user']);
+  assert.equal(g.status, 1);
+  assert.match(g.stderr, /state\.json is damaged: authorities\.user\.current\.publicKey does not match its fingerprint/);
 });
 
 test('help and version', () => {

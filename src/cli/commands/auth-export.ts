@@ -1,4 +1,4 @@
-import { loadCurrentState, trustedKeyRecords } from '../../ca/authority.js';
+import { checkTrustedKeys, loadCurrentState, trustedKeyRecords } from '../../ca/authority.js';
 import { UsageError, oneOf } from '../../errors.js';
 import { authorizedKeysCaLine, defaultHostPatterns, knownHostsCaLine, trustedUserCaLine } from '../../formats/export.js';
 import { writeFileAtomic } from '../../store/files.js';
@@ -36,6 +36,7 @@ export async function authExport(opts: ExportOptions): Promise<void> {
     }
     return exportKrl(dataDir, state, opts.out);
   }
+  checkTrustedKeys(dataDir, state, type === undefined ? ['host', 'user'] : type === 'host' ? ['host'] : ['user']);
   const wanted = (r: CaKeyRecord) => opts.fingerprint === undefined || r.fingerprint === opts.fingerprint;
   const lines: string[] = [];
   if (type === undefined || type === 'host') {

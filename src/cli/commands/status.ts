@@ -1,4 +1,4 @@
-import { loadCurrentState, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
+import { checkTrustedKeys, loadCurrentState, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
 import { formatDuration } from '../../ca/duration.js';
 import { PHASE_TABLE } from '../../rotation/phases.js';
 import { nextDue } from '../../rotation/rotate.js';
@@ -15,6 +15,8 @@ export async function status(opts: StatusOptions): Promise<void> {
   const { dataDir } = await resolveContext(opts);
   const now = new Date();
   const state = loadCurrentState(dataDir, () => now);
+  // "Ready" means able to sign: scripts poll status, so a damaged key must fail it.
+  checkTrustedKeys(dataDir, state);
   const authorities = Object.fromEntries(
     CA_TYPES.map((t) => {
       const a = state.authorities[t];

@@ -9,7 +9,7 @@ import type { SshPublicKey } from '../ssh/keys.js';
 import { audited } from '../store/audit.js';
 import { readIssuance } from '../store/issuance.js';
 import { withLock } from '../store/lock.js';
-import { addRevocations, keySha256, readRevocations } from '../store/revocations.js';
+import { addRevocations, keySha256 } from '../store/revocations.js';
 import type { RevocationRecord } from '../store/revocations.js';
 import { CA_TYPES, loadState } from '../store/state.js';
 import type { CaKeyRecord, CaType, State } from '../store/state.js';

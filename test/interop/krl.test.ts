@@ -4,30 +4,20 @@
 // locks everyone out) and refuses exactly what was revoked.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { initialisedCa, openssh } from '../helpers/run.js';
 import type { RunResult } from '../helpers/run.js';
-import { interopSkip, requireOpenSsh, sshRun, startSshd } from '../helpers/sshd.js';
+import { interopSkip, requireOpenSsh, sshRun } from '../helpers/sshd.js';
 import type { Sshd } from '../helpers/sshd.js';
+import { LOGIN, esc, ok, sshdFor } from '../helpers/interop.js';
+import type { Run } from '../helpers/interop.js';
 
 const skip = interopSkip();
-/** The only account sshd can log in without being root; certificates must name it. */
-const LOGIN = os.userInfo().username;
 const HOST = 'api.example.com';
 
-type Run = (args: string[]) => RunResult;
 
-function ok(r: RunResult, what: string): RunResult {
-  assert.equal(r.status, 0, `${what} failed (exit ${r.status}):\n${r.stderr}`);
-  return r;
-}
-
-function esc(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
 
 interface Cert {
   /** private key; the certificate is KEY-cert.pub */
@@ -61,11 +51,6 @@ function userSigner(run: Run): string {
   return JSON.parse(ok(run(['status', '--json']), 'status --json').stdout).authorities.user.fingerprint;
 }
 
-async function sshdFor(t: TestContext, opts: Parameters<typeof startSshd>[0]): Promise<Sshd> {
-  const server = await startSshd(opts);
-  t.after(() => server.stop());
-  return server;
-}
 
 /** A CA with its trust files deployed, a host certificate, and a KRL exported before anything is revoked. */
 function fleet() {

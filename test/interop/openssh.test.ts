@@ -2,23 +2,18 @@
 // our host certificate, a real ssh verifies it against our known_hosts export, and ssh-keygen
 // reads every certificate and private key we write. No mocks: if these pass, a fleet works.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import { initialisedCa, openssh } from '../helpers/run.js';
 import type { RunResult } from '../helpers/run.js';
-import { interopSkip, requireOpenSsh, sshRun, startSshd } from '../helpers/sshd.js';
-import type { Sshd } from '../helpers/sshd.js';
+import { interopSkip, requireOpenSsh, sshRun } from '../helpers/sshd.js';
+import { LOGIN, esc, fingerprintOfLine, ok, sshdFor } from '../helpers/interop.js';
 
 // ssh-keygen -L prints validity in local time; pin it so from/to arithmetic ignores DST.
 process.env.TZ = 'UTC';
 
 const skip = interopSkip();
-/** The only account sshd can log in without being root; certificates must name it. */
-const LOGIN = os.userInfo().username;
 const HOST_NAMES = ['api.example.com', 'ssh.example.com', '127.0.0.1'];
 
 type KeyType = 'ed25519' | 'ecdsa' | 'rsa';
@@ -33,17 +28,7 @@ const OPENSSH_NAMES: Record<KeyType, { key: string; cert: string; signature: str
 
 const PERMITS = ['permit-X11-forwarding', 'permit-agent-forwarding', 'permit-port-forwarding', 'permit-pty', 'permit-user-rc'];
 
-function ok(r: RunResult, what: string): RunResult {
-  assert.equal(r.status, 0, `${what} failed (exit ${r.status}):\n${r.stderr}`);
-  return r;
-}
 
-/** OpenSSH's fingerprint of the key blob in an "algorithm base64 [comment]" line. */
-function fingerprintOfLine(line: string): string {
-  const blob = line.trim().split(/\s+/)[1];
-  assert.ok(blob, `no key in ${JSON.stringify(line)}`);
-  return 'SHA256:' + createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '');
-}
 
 interface CertListing {
   type: string;
@@ -150,11 +135,6 @@ function exportTo(run: (args: string[]) => RunResult, args: string[], file: stri
   return r.stdout;
 }
 
-async function sshdFor(t: TestContext, opts: Parameters<typeof startSshd>[0]): Promise<Sshd> {
-  const server = await startSshd(opts);
-  t.after(() => server.stop());
-  return server;
-}
 
 function refused(r: RunResult, what: string): void {
   assert.equal(r.status, 255, `${what}: ssh should fail; stdout=${JSON.stringify(r.stdout)}\n${r.stderr}`);
@@ -330,9 +310,6 @@ test('--public-key: sshd host keys and a user key made by ssh-keygen are certifi
   }
 });
 
-function esc(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
 
 test('critical options: sshd runs the force-command and enforces source-address', { skip }, async (t) => {
   requireOpenSsh();

@@ -3,40 +3,20 @@
 // sshd restarted the way an operator would. Passing means no phase locks anyone out too early
 // and the last phase really does lock out what it should.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import { initialisedCa, openssh } from '../helpers/run.js';
-import type { RunResult } from '../helpers/run.js';
-import { interopSkip, requireOpenSsh, sshRun, startSshd } from '../helpers/sshd.js';
-import type { Sshd, SshdOptions } from '../helpers/sshd.js';
+import { interopSkip, requireOpenSsh, sshRun } from '../helpers/sshd.js';
+import type { Sshd } from '../helpers/sshd.js';
+import { LOGIN, esc, fingerprintOfLine, ok, sshdFor } from '../helpers/interop.js';
+import type { Run } from '../helpers/interop.js';
 
 const skip = interopSkip();
-/** The only account sshd can log in without being root; certificates must name it. */
-const LOGIN = os.userInfo().username;
 const HOST = 'api.example.com';
 
-type Run = (args: string[]) => RunResult;
 
-function ok(r: RunResult, what: string): RunResult {
-  assert.equal(r.status, 0, `${what} failed (exit ${r.status}):\n${r.stderr}`);
-  return r;
-}
 
-function esc(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-
-/** OpenSSH's fingerprint of the key in an "[marker patterns] algorithm base64 [comment]" line. */
-function fingerprintOfLine(line: string): string {
-  const fields = line.trim().split(/\s+/);
-  const blob = fields[0]!.startsWith('@') ? fields[3] : fields[1];
-  assert.ok(blob, `no key in ${JSON.stringify(line)}`);
-  return 'SHA256:' + createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '');
-}
 
 /** The fingerprints an export lists, in its order: what sshd or ssh will trust once it is deployed. */
 function exportedFingerprints(text: string): string[] {
@@ -106,11 +86,6 @@ function signUser(run: Run, dataDir: string, cwd: string, name: string, expected
   return { key: out, keyId: c.keyId, serial: c.serial, ca: expectedCa };
 }
 
-async function sshdFor(t: TestContext, opts: SshdOptions): Promise<Sshd> {
-  const server = await startSshd(opts);
-  t.after(() => server.stop());
-  return server;
-}
 
 /** Logs in with a user certificate and checks that sshd accepted it as signed by its CA. */
 async function logsIn(sshd: Sshd, cert: Cert, knownHosts: string, when: string): Promise<void> {

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { TctlError } from '../errors.js';
 import { fileError } from './files.js';
+import { KEYS_DIR } from './state.js';
 
 const LOCK_FILE = 'tctl.lock';
 const WAIT_MS = 30_000;
@@ -90,9 +91,29 @@ export function withLock<T>(dataDir: string, fn: () => T): T {
     }
   }
   try {
+    removeStaleTempFiles(dataDir);
     return fn();
   } finally {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });
+  }
+}
+
+/**
+ * A process killed between writing a temp file and renaming it leaves `.NAME.tmp-PID-RAND`
+ * behind; with the lock held, those of dead processes are garbage.
+ */
+function removeStaleTempFiles(dataDir: string): void {
+  for (const dir of [dataDir, path.join(dataDir, KEYS_DIR)]) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/.exec(name);
+      if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) fs.rmSync(path.join(dir, name), { force: true });
+    }
   }
 }

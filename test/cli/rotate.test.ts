@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { initialisedCa, openssh } from '../helpers/run.js';
+import { spawnSync } from 'node:child_process';
+import { TCTL, initialisedCa, openssh } from '../helpers/run.js';
 
 const lastIssued = (dataDir: string) => JSON.parse(fs.readFileSync(path.join(dataDir, 'issued.jsonl'), 'utf8').trim().split('\n').at(-1)!);
 
@@ -95,4 +96,41 @@ test('auto mode: status shows the schedule; grace period 0 completes at once', (
   assert.notEqual(user.fingerprint, before);
   assert.equal(user.trusted.length, 1);
   assert.equal(user.rotation.phase, 'standby');
+});
+
+test('on a terminal: rotate asks which CA, and asks before dropping a key; --yes skips', (t) => {
+  if (spawnSync('script', ['--version']).error) return t.skip('script(1) not installed');
+  const { dataDir, cwd, run } = initialisedCa();
+  const inTty = (args: string, answer: string) =>
+    spawnSync('script', ['-qec', `"${process.execPath}" "${TCTL}" auth rotate ${args} --data-dir "${dataDir}"`, '/dev/null'], {
+      cwd,
+      input: answer,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: cwd, NO_COLOR: '1' },
+    });
+  const phase = (t: 'user' | 'host') => JSON.parse(run(['status', '--json']).stdout).authorities[t].rotation.phase;
+  const picked = inTty('--manual --phase=init', 'host\n');
+  assert.equal(picked.status, 0, picked.stdout);
+  assert.match(picked.stdout, /Rotate which certificate authority\? \[user\/host\/both\]/);
+  assert.equal(phase('host'), 'init');
+  assert.equal(phase('user'), 'standby');
+  for (const p of ['update_clients', 'update_servers']) assert.equal(run(['auth', 'rotate', '--type=host', '--manual', `--phase=${p}`]).status, 0);
+  const no = inTty('--type=host --manual --phase=standby', 'n\n');
+  assert.equal(no.status, 1);
+  assert.match(no.stdout, /drops the old host CA key.*Continue\? \[y\/N\]/s);
+  assert.match(no.stdout, /tctl: error: not rotating the host CA/);
+  assert.equal(phase('host'), 'update_servers');
+  const yes = inTty('--type=host --manual --phase=standby --yes', '');
+  assert.equal(yes.status, 0, yes.stdout);
+  assert.doesNotMatch(yes.stdout, /Continue\?/);
+  assert.equal(phase('host'), 'standby');
+});
+
+test('a binary KRL is never written to a terminal', (t) => {
+  if (spawnSync('script', ['--version']).error) return t.skip('script(1) not installed');
+  const { dataDir, cwd } = initialisedCa();
+  const r = spawnSync('script', ['-qec', `"${process.execPath}" "${TCTL}" auth export --type=krl --data-dir "${dataDir}"`, '/dev/null'], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: cwd, NO_COLOR: '1' } });
+  assert.equal(r.status, 2);
+  assert.match(r.stdout, /tctl: error: refusing to write a binary KRL to a terminal/);
+  assert.doesNotMatch(r.stdout, /SSHKRL/);
 });

@@ -224,10 +224,13 @@ test('a lock left by a killed process is broken; a torn log line does not corrup
   const { run, dataDir } = initialisedCa();
   fs.writeFileSync(path.join(dataDir, 'tctl.lock'), `999999 ${hostname()}\n`);
   fs.writeFileSync(path.join(dataDir, 'issued.jsonl'), '{"serial":"1","keyId":"torn');
+  const staleTemp = path.join(dataDir, '.serial.tmp-999999-0badc0de');
+  fs.writeFileSync(staleTemp, '12');
   const r = run(['auth', 'sign', '--user=joe']);
   assert.equal(r.status, 0, r.stderr);
   const lines = fs.readFileSync(path.join(dataDir, 'issued.jsonl'), 'utf8').split('\n');
   assert.equal(JSON.parse(lines[1]!).keyId, 'joe');
+  assert.ok(!fs.existsSync(staleTemp), 'temp files of dead processes are removed');
 });
 
 test('on a terminal tctl asks before overwriting, with Teleport\'s wording', (t) => {

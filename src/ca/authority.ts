@@ -242,7 +242,7 @@ export function loadCurrentState(dataDir: string, clock: Clock = systemClock): S
 
 export type RotateAction =
   | { kind: 'auto'; gracePeriodSeconds: number; keyType?: KeyType }
-  | { kind: 'manual'; phase: Phase; keyType?: KeyType };
+  | { kind: 'manual'; phase: Phase; keyType?: KeyType; gracePeriodSeconds?: number };
 
 /** Starts or advances a rotation of one CA, under the lock; returns the new state. */
 export function rotateAuthority(dataDir: string, caType: CaType, action: RotateAction, clock: Clock = systemClock): State {
@@ -264,7 +264,7 @@ export function rotateAuthority(dataDir: string, caType: CaType, action: RotateA
           ? rotateNow(auth, { now, newKey })
           : moveToPhase(auth, 'init', { now, newKey, mode: 'auto', gracePeriodSeconds: action.gracePeriodSeconds });
     } else {
-      next = moveToPhase(auth, action.phase, { now, newKey, mode: 'manual' });
+      next = moveToPhase(auth, action.phase, { now, newKey, mode: 'manual', gracePeriodSeconds: action.gracePeriodSeconds });
     }
     const updated: State = { ...state, authorities: { ...state.authorities, [caType]: next } };
     saveState(dataDir, updated);

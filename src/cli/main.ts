@@ -122,7 +122,7 @@ export function buildProgram(): Command {
   globals(auth.command('rotate'))
     .description('rotate a CA without locking the fleet out (Teleport phases: init, update_clients, update_servers, standby, rollback)')
     .option('--type <type>', 'which CA: user (alias openssh) or host; asked on a terminal when omitted')
-    .option('--grace-period <duration>', 'auto mode: time over which the phases advance (thirds); 0 completes at once', '30h')
+    .option('--grace-period <duration>', 'auto mode: time over which the phases advance, a third each (default 30h); 0 completes at once')
     .option('--manual', 'move to --phase yourself instead of by the clock')
     .option('--phase <phase>', 'with --manual: init, update_clients, update_servers, standby or rollback')
     .option('--ca-key-type <type>', 'key type of the new CA key (default: same as the current key)')

@@ -30,7 +30,9 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
   let action: RotateAction;
   if (opts.manual) {
     if (opts.phase === undefined) throw new UsageError('--manual needs --phase', `one of ${PHASES.join(', ')}`);
-    action = { kind: 'manual', phase: oneOf('--phase', opts.phase, PHASES), keyType };
+    // Teleport accepts a grace period on manual rotations too; we record it (tctl status shows it).
+    const gracePeriodSeconds = opts.gracePeriod === undefined ? undefined : parseGrace(opts.gracePeriod);
+    action = { kind: 'manual', phase: oneOf('--phase', opts.phase, PHASES), keyType, gracePeriodSeconds };
   } else {
     const grace = opts.gracePeriod === undefined ? DEFAULT_GRACE_SECONDS : parseGrace(opts.gracePeriod);
     action = { kind: 'auto', gracePeriodSeconds: grace, keyType };

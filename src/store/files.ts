@@ -148,8 +148,11 @@ export function appendLines(file: string, lines: string[]): void {
   }
 }
 
-/** Streams a file's lines synchronously in 64 KiB reads, so memory stays flat in the file's size. */
-export function* readLinesSync(file: string): Generator<string> {
+/**
+ * Streams a file's lines synchronously in 64 KiB reads, so memory stays flat in the file's size;
+ * a line longer than maxLine is refused rather than buffered.
+ */
+export function* readLinesSync(file: string, maxLine = 1024 * 1024): Generator<string> {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -165,6 +168,9 @@ export function* readLinesSync(file: string): Generator<string> {
       if (n === 0) break;
       const parts = (rest + decoder.decode(buf.subarray(0, n), { stream: true })).split('\n');
       rest = parts.pop()!;
+      if (rest.length > maxLine || parts.some((p) => p.length > maxLine)) {
+        throw new TctlError(`${file} has a line longer than ${maxLine} bytes`);
+      }
       yield* parts;
     }
     rest += decoder.decode();

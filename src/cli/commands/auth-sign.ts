@@ -10,7 +10,7 @@ import { TctlError, UsageError, oneOf } from '../../errors.js';
 import { certificateKeyType } from '../../ssh/certificate.js';
 import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, publicKeyLine, sshPublicKey } from '../../ssh/keys.js';
 import type { KeyObject } from 'node:crypto';
-import { fileError, publishFile, stageFile } from '../../store/files.js';
+import { outputExists, publishFile, stageFile } from '../../store/files.js';
 import { loadState } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
@@ -147,20 +147,8 @@ async function signBatch(opts: SignOptions): Promise<void> {
 async function checkTargets(targets: string[], overwrite: boolean): Promise<boolean> {
   const existing: string[] = [];
   for (const t of targets) {
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(t);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        const dir = path.dirname(t);
-        if (!fs.existsSync(dir)) throw new TctlError(`cannot write ${t}: directory ${dir} does not exist`);
-        continue;
-      }
-      throw fileError('cannot write', t, err);
-    }
-    if (st.isDirectory()) throw new TctlError(`cannot write ${t}: it is a directory`, { hint: 'choose another --out' });
-    existing.push(t);
+    if (outputExists(t)) existing.push(t);
+    else if (!fs.existsSync(path.dirname(t))) throw new TctlError(`cannot write ${t}: directory ${path.dirname(t)} does not exist`);
   }
   if (existing.length === 0 || overwrite) return overwrite;
   const list = existing.join(', ');

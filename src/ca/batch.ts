@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { PublicKeyInputError, parseOpenSshPublicKey } from '../formats/public-key.js';
 import { parseDuration } from './duration.js';
 import type { Compat } from './extensions.js';
-import { splitList } from './principals.js';
+import { hasControlCharacters, splitList } from './principals.js';
 import { checkRequest } from './request.js';
 import type { CertificateRequest } from './request.js';
 
@@ -71,7 +71,7 @@ export function parseBatchLine(line: string, compat: Compat): BatchRequest {
     });
   }
   const out = str('out', o.out) ?? fields.keyId;
-  if (out.includes('/') || out === '.' || out === '..' || /[\u0000-\u001f\u007f]/.test(out)) {
+  if (out.includes('/') || out === '.' || out === '..' || hasControlCharacters(out)) {
     throw new UsageError(`"out" must be a plain file name, got ${JSON.stringify(out)}`);
   }
   return { request: { ...fields, publicKey }, out };

@@ -10,6 +10,11 @@ const MAX_USER_NAME = 256;
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+/** C0 and C1 control characters: never wanted in names, paths or one-line texts from users. */
+export function hasControlCharacters(s: string): boolean {
+  return CONTROL.test(s);
+}
+
 function describe(value: string): string {
   return JSON.stringify(value);
 }

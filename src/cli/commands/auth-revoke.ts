@@ -1,3 +1,4 @@
+import { hasControlCharacters } from '../../ca/principals.js';
 import { parseSerial, revoke } from '../../ca/revocation.js';
 import type { RevokeTarget } from '../../ca/revocation.js';
 import { UsageError } from '../../errors.js';
@@ -22,7 +23,7 @@ export async function authRevoke(opts: RevokeOptions): Promise<void> {
       'e.g. tctl auth revoke --serial=42 --reason="laptop lost"',
     );
   }
-  if (opts.reason !== undefined && /[\u0000-\u001f\u007f]/.test(opts.reason)) throw new UsageError('--reason must be a single line of text');
+  if (opts.reason !== undefined && hasControlCharacters(opts.reason)) throw new UsageError('--reason must be a single line of text');
   let target: RevokeTarget;
   if (opts.serial !== undefined) {
     target = { by: 'serial', serial: parseSerial(opts.serial) };

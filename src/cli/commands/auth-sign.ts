@@ -5,7 +5,7 @@ import { parseDuration } from '../../ca/duration.js';
 import { COMPAT_MODES } from '../../ca/extensions.js';
 import { checkRequest } from '../../ca/request.js';
 import type { CertificateRequest, RequestFields } from '../../ca/request.js';
-import { splitList } from '../../ca/principals.js';
+import { hasControlCharacters, splitList } from '../../ca/principals.js';
 import { TctlError, UsageError, oneOf } from '../../errors.js';
 import { certificateKeyType } from '../../ssh/certificate.js';
 import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, publicKeyLine, sshPublicKey } from '../../ssh/keys.js';
@@ -122,7 +122,7 @@ export async function authSign(opts: SignOptions): Promise<void> {
 
 function checkOutName(out: string): void {
   if (out === '') throw new UsageError('--out is empty');
-  if (/[\u0000-\u001f\u007f]/.test(out)) throw new UsageError(`invalid --out ${JSON.stringify(out)}: contains control characters`);
+  if (hasControlCharacters(out)) throw new UsageError(`invalid --out ${JSON.stringify(out)}: contains control characters`);
   if (out.endsWith('/') || out.endsWith(path.sep)) throw new UsageError(`invalid --out "${out}": give a file name, not a directory`);
 }
 

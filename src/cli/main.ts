@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { TctlError } from '../errors.js';
 import type { GlobalOptions } from './context.js';
-import { printError } from './output.js';
+import { printError, stdout } from './output.js';
 
 /** Exit codes: 0 ok, 1 the command failed, 2 the command line was wrong. */
 export const EXIT_OK = 0;
@@ -184,6 +184,14 @@ export function buildProgram(): Command {
     .description('check the hash chain of the audit log and name the first broken line')
     .addHelpText('after', examples(['tctl audit verify']))
     .action(run(async () => (await import('./commands/audit-verify.js')).auditVerify));
+
+  // Teleport's tctl has a version command too; scripts call it.
+  program
+    .command('version')
+    .description('print the version')
+    .action(() => {
+      stdout(`tctl v${version()}`);
+    });
 
   globals(program.command('status'))
     .description('show the cluster name and each CA key (scripts poll it to wait until the CA is ready)')

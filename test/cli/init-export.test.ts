@@ -192,6 +192,7 @@ test('a damaged data dir is named, and nothing is exported or signed', () => {
 test('help and version', () => {
   const cwd = tempDir();
   assert.match(tctl(['--version'], { cwd }).stdout, /^\d+\.\d+\.\d+\n$/);
+  assert.match(tctl(['version'], { cwd }).stdout, /^tctl v\d+\.\d+\.\d+\n$/);
   for (const args of [['--help'], ['auth', '--help'], ['auth', 'init', '--help'], ['auth', 'export', '--help'], ['auth', 'sign', '--help'], ['status', '--help']]) {
     const r = tctl(args, { cwd });
     assert.equal(r.status, 0, args.join(' '));

@@ -1,10 +1,13 @@
 // Bundles the CLI so start-up does not pay for resolving dozens of modules; each command is a
 // chunk of its own.
 // sshpk, yaml and chalk stay external: they load only on the paths that need them.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+// Chunk names carry content hashes: start clean so stale chunks do not pile up.
+rmSync(new URL('../dist/bundle', import.meta.url), { recursive: true, force: true });
 
 await build({
   entryPoints: ['src/cli/main.ts'],

@@ -11,7 +11,8 @@ import type { Compat } from '../../ca/extensions.js';
 import { TctlError, UsageError } from '../../errors.js';
 import { certificateKeyType } from '../../ssh/certificate.js';
 import { publicKeyLine } from '../../ssh/keys.js';
-import { ensurePrivateDir, fsyncDir, outputExists, publishFile, readLinesSync, stageFile } from '../../store/files.js';
+import { ensurePrivateDir, fsyncDir, outputExists, readLinesSync } from '../../store/files.js';
+import { startFileWriter } from '../../store/writer-thread.js';
 import { loadState } from '../../store/state.js';
 import type { CaType } from '../../store/state.js';
 import { resolveContext } from '../context.js';
@@ -83,21 +84,21 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     // Pass 2: sign under one lock.
     const started = Date.now();
     const progress = progressBar(good);
-    let written = 0;
+    const writer = startFileWriter();
     const range = withSigningSession(dataDir, { count: good, types: [...types] }, (session) => {
       let chunk: Array<{ issued: IssuedCertificate; out: string }> = [];
       let first: string | undefined;
       let last: string | undefined;
       const flushChunk = () => {
+        // The log is appended before the files of this chunk are handed to the writer.
         session.flush();
-        for (const { issued, out } of chunk) {
-          const target = path.join(outDir, `${out}-cert.pub`);
-          const line = publicKeyLine(certificateKeyType(issued.request.publicKey.type), issued.certificate, issued.request.keyId) + '\n';
-          publishFile(stageFile(target, line, 0o644, false), target, Boolean(opts.overwrite), false);
-          written++;
-        }
+        const files = chunk.map(({ issued, out }): [string, string] => [
+          path.join(outDir, `${out}-cert.pub`),
+          publicKeyLine(certificateKeyType(issued.request.publicKey.type), issued.certificate, issued.request.keyId) + '\n',
+        ]);
+        writer.write({ files, mode: 0o644, overwrite: Boolean(opts.overwrite) });
         chunk = [];
-        progress(written);
+        progress(writer.written());
       };
       let n = 0;
       for (const line of readLinesSync(input)) {
@@ -118,6 +119,8 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
       flushChunk();
       return { first, last };
     });
+    await writer.finish();
+    const written = writer.written();
     fsyncDir(outDir);
     progress(written, true);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -57,7 +57,7 @@ tctl(['auth', 'init', '--cluster-name=example.com']);
 
 // 1. start-up
 progress('start-up');
-const N = 15;
+const N = 25;
 const bare = times(N, () => run(process.execPath, ['-e', '0']).ms);
 for (const [label, args] of [
   ['tctl --version', ['--version']],
@@ -65,7 +65,8 @@ for (const [label, args] of [
 ] as const) {
   const ours = times(N, () => tctl([...args]).ms);
   const ratio = ours.median / bare.median;
-  rows.push({ what: `start-up: ${label}`, ours: fmt(ours), baseline: `node -e 0: ${fmt(bare)}`, ratio: `${ratio.toFixed(2)}x`, target: `<= 1.5x: ${verdict(ratio <= 1.5)}` });
+  const ratioMin = ours.min / bare.min;
+  rows.push({ what: `start-up: ${label}`, ours: fmt(ours), baseline: `node -e 0: ${fmt(bare)}`, ratio: `${ratioMin.toFixed(2)}x / ${ratio.toFixed(2)}x`, target: `<= 1.5x (median): ${verdict(ratio <= 1.5)}` });
 }
 
 // 2. one host certificate end to end

@@ -172,7 +172,7 @@ export function withSigningSession<T>(
             issuedAt: now.toISOString(),
           };
           pending.push(record);
-          if (audit.length <= 100) audit.push(record);
+          if (audit.length < 100) audit.push(record);
           return { request, certificate, record };
         },
         flush() {

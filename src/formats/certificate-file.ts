@@ -1,7 +1,8 @@
 // Reading an OpenSSH certificate file (`<type>-cert-v01@openssh.com <base64> [comment]`).
-import { CertificateFormatError, parseCertificate } from '../ssh/certificate.js';
+import { CertificateFormatError, certificateKeyType, parseCertificate } from '../ssh/certificate.js';
 import type { Certificate } from '../ssh/certificate.js';
-import { KeyFormatError } from '../ssh/keys.js';
+import { KeyFormatError, publicKeyLine } from '../ssh/keys.js';
+import type { SshPublicKey } from '../ssh/keys.js';
 
 export class CertificateInputError extends Error {}
 
@@ -20,4 +21,9 @@ export function parseCertificateText(text: string): Certificate {
     if (err instanceof CertificateFormatError || err instanceof KeyFormatError) throw new CertificateInputError(err.message);
     throw err;
   }
+}
+
+/** The text of a `*-cert.pub` file, as ssh-keygen writes it: `<type>-cert-v01@openssh.com <base64> <comment>`. */
+export function certificateFileText(key: SshPublicKey, certificate: Buffer, comment: string): string {
+  return publicKeyLine(certificateKeyType(key.type), certificate, comment) + '\n';
 }

@@ -9,8 +9,7 @@ import type { IssuedCertificate } from '../../ca/authority.js';
 import { parseBatchLine } from '../../ca/batch.js';
 import type { Compat } from '../../ca/extensions.js';
 import { TctlError, UsageError } from '../../errors.js';
-import { certificateKeyType } from '../../ssh/certificate.js';
-import { publicKeyLine } from '../../ssh/keys.js';
+import { certificateFileText } from '../../formats/certificate-file.js';
 import { ensurePrivateDir, fsyncDir, outputExists, readLinesSync } from '../../store/files.js';
 import { startFileWriter } from '../../store/writer-thread.js';
 import { loadState } from '../../store/state.js';
@@ -94,7 +93,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
         session.flush();
         const files = chunk.map(({ issued, out }): [string, string] => [
           path.join(outDir, `${out}-cert.pub`),
-          publicKeyLine(certificateKeyType(issued.request.publicKey.type), issued.certificate, issued.request.keyId) + '\n',
+          certificateFileText(issued.request.publicKey, issued.certificate, issued.request.keyId),
         ]);
         writer.write({ files, mode: 0o644, overwrite: Boolean(opts.overwrite) });
         chunk = [];

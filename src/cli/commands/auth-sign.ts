@@ -3,12 +3,13 @@ import * as path from 'node:path';
 import { issueCertificates } from '../../ca/authority.js';
 import { parseDuration } from '../../ca/duration.js';
 import { COMPAT_MODES } from '../../ca/extensions.js';
+import type { Compat } from '../../ca/extensions.js';
 import { checkRequest } from '../../ca/request.js';
 import type { CertificateRequest, RequestFields } from '../../ca/request.js';
 import { hasControlCharacters, splitList } from '../../ca/principals.js';
 import { TctlError, UsageError, oneOf } from '../../errors.js';
-import { certificateKeyType } from '../../ssh/certificate.js';
-import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, publicKeyLine, sshPublicKey } from '../../ssh/keys.js';
+import { certificateFileText } from '../../formats/certificate-file.js';
+import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, sshPublicKey } from '../../ssh/keys.js';
 import type { KeyObject } from 'node:crypto';
 import { outputExists, publishFile, stageFile } from '../../store/files.js';
 import { loadState } from '../../store/state.js';
@@ -45,12 +46,8 @@ export async function authSign(opts: SignOptions): Promise<void> {
     throw new UsageError('--user or --host must be specified', 'e.g. tctl auth sign --host=api.example.com or tctl auth sign --user=joe');
   }
   if (opts.host !== undefined && opts.user !== undefined) throw new UsageError('--user and --host cannot be used together');
-  const format = opts.format ?? 'openssh';
-  if (!(SIGN_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`invalid --format flag "${format}", only "openssh" is supported`);
-  }
+  const compat = checkFormatAndCompat(opts);
   const keyType = oneOf('--key-type', opts.keyType, KEY_TYPES);
-  const compat = oneOf('--compat', opts.compat ?? 'standard', COMPAT_MODES);
   const ttlSeconds = opts.ttl === undefined ? undefined : parseDuration('--ttl', opts.ttl);
   if (opts.principals !== undefined && opts.host !== undefined) {
     throw new UsageError('--principals applies to --user; for host certificates list the names in --host');
@@ -96,7 +93,7 @@ export async function authSign(opts: SignOptions): Promise<void> {
   const overwrite = await checkTargets(targets, Boolean(opts.overwrite));
 
   const [issued] = issueCertificates(dataDir, [request]);
-  const certLine = publicKeyLine(certificateKeyType(request.publicKey.type), issued!.certificate, request.keyId) + '\n';
+  const certLine = certificateFileText(request.publicKey, issued!.certificate, request.keyId);
   const staged: Array<[string, string]> = [];
   try {
     if (privateKey) staged.push([stageFile(out, openSshPrivateKey(privateKey, request.keyId), 0o600), out]);
@@ -120,6 +117,15 @@ export async function authSign(opts: SignOptions): Promise<void> {
   stdout(`The credentials have been written to ${targets.join(', ')}`);
 }
 
+/** Teleport's wording for formats it has and we do not; returns the --compat mode. */
+function checkFormatAndCompat(opts: SignOptions): Compat {
+  const format = opts.format ?? 'openssh';
+  if (!(SIGN_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`invalid --format flag "${format}", only "openssh" is supported`);
+  }
+  return oneOf('--compat', opts.compat ?? 'standard', COMPAT_MODES);
+}
+
 function checkOutName(out: string): void {
   if (out === '') throw new UsageError('--out is empty');
   if (hasControlCharacters(out)) throw new UsageError(`invalid --out ${JSON.stringify(out)}: contains control characters`);
@@ -133,9 +139,7 @@ async function signBatch(opts: SignOptions): Promise<void> {
     const flag = '--' + conflicting[0]!.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
     throw new UsageError(`${flag} cannot be used with --batch; put it in each request line`);
   }
-  const format = opts.format ?? 'openssh';
-  if (!(SIGN_FORMATS as readonly string[]).includes(format)) throw new UsageError(`invalid --format flag "${format}", only "openssh" is supported`);
-  const compat = oneOf('--compat', opts.compat ?? 'standard', COMPAT_MODES);
+  const compat = checkFormatAndCompat(opts);
   const { authSignBatch } = await import('./auth-sign-batch.js');
   return authSignBatch({ ...opts, batch: opts.batch, compat });
 }

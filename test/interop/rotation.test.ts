@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import { initialisedCa, openssh } from '../helpers/run.js';
 import { interopSkip, requireOpenSsh, sshRun } from '../helpers/sshd.js';
 import type { Sshd } from '../helpers/sshd.js';
@@ -120,17 +121,23 @@ function fleet() {
   deploy(ca.run, 'user', file('user_ca.pub'));
   deploy(ca.run, 'host', file('known_hosts'));
   ok(ca.run(['auth', 'sign', `--host=${HOST}`, `--out=${file('host')}`]), 'sign host');
-  return { ...ca, file, sign: (name: string, expectedCa: string) => signUser(ca.run, ca.dataDir, ca.cwd, name, expectedCa) };
+  return {
+    ...ca,
+    file,
+    knownHosts: file('known_hosts'),
+    trustFile: file('user_ca.pub'),
+    sign: (name: string, expectedCa: string) => signUser(ca.run, ca.dataDir, ca.cwd, name, expectedCa),
+    /** sshd with the fleet's host certificate, trusting whatever user_ca.pub holds at each login. */
+    serve: (t: TestContext) => sshdFor(t, { dir: file('sshd'), hostKeys: [{ key: file('host'), certificate: file('host-cert.pub') }], trustedUserCaKeys: file('user_ca.pub') }),
+  };
 }
 
 test('user CA rotation: sshd rereads the export at each phase; old certificates work until standby, new ones throughout', { skip }, async (t) => {
   requireOpenSsh();
-  const { run, file, sign } = fleet();
+  const { run, sign, serve, knownHosts, trustFile } = fleet();
   const oldCa = status(run, 'user').signer;
   const before = sign('before', oldCa);
-  const sshd = await sshdFor(t, { dir: file('sshd'), hostKeys: [{ key: file('host'), certificate: file('host-cert.pub') }], trustedUserCaKeys: file('user_ca.pub') });
-  const knownHosts = file('known_hosts');
-  const trustFile = file('user_ca.pub');
+  const sshd = await serve(t);
   await logsIn(sshd, before, knownHosts, 'standby');
 
   rotate(run, 'user', 'init');
@@ -169,12 +176,10 @@ test('user CA rotation: sshd rereads the export at each phase; old certificates 
 
 test('user CA rollback: the old key signs again, and standby drops only the rolled-back key', { skip }, async (t) => {
   requireOpenSsh();
-  const { run, file, sign } = fleet();
+  const { run, sign, serve, knownHosts, trustFile } = fleet();
   const oldCa = status(run, 'user').signer;
   const before = sign('before', oldCa);
-  const sshd = await sshdFor(t, { dir: file('sshd'), hostKeys: [{ key: file('host'), certificate: file('host-cert.pub') }], trustedUserCaKeys: file('user_ca.pub') });
-  const knownHosts = file('known_hosts');
-  const trustFile = file('user_ca.pub');
+  const sshd = await serve(t);
 
   rotate(run, 'user', 'init');
   deploy(run, 'user', trustFile);
@@ -292,12 +297,11 @@ test('host CA rotation: clients re-export known_hosts at each phase; a re-signed
 
 test('invalid rotation transitions fail with exit 1 and change nothing the fleet sees', { skip }, async (t) => {
   requireOpenSsh();
-  const { run, file, sign, dataDir } = fleet();
+  const { run, file, sign, dataDir, serve, knownHosts } = fleet();
   const userCa = status(run, 'user').signer;
   const hostCa = status(run, 'host').signer;
   const alice = sign('alice', userCa);
-  const sshd = await sshdFor(t, { dir: file('sshd'), hostKeys: [{ key: file('host'), certificate: file('host-cert.pub') }], trustedUserCaKeys: file('user_ca.pub') });
-  const knownHosts = file('known_hosts');
+  const sshd = await serve(t);
   const state = () => fs.readFileSync(path.join(dataDir, 'state.json'), 'utf8');
 
   /** Each move is refused; the state, both exports and what signs stay as they were; logins still work. */

@@ -1,109 +1,117 @@
-// One writer at a time per data dir. Node has no flock(2), so the lock is a file created with
-// O_EXCL holding "pid host"; a lock left by a killed process (same host, pid gone) is broken.
+// One writer at a time per data dir, by flock(2) on a lock file that is never removed.
+//
+// The kernel drops a flock when the last descriptor of its open file is closed, which happens
+// however the holder ends (exit, crash, SIGKILL), so there is nothing stale to detect or break.
+// Ownership belongs to the open file, not to a pid: it holds across PID namespaces (a container
+// sharing the data dir), where a pid read from a file names another process or none at all.
+// Deleting the lock file would let a newcomer lock a fresh inode while the holder still locks the
+// old one, so the file stays. On NFS, Linux emulates flock with fcntl byte-range locks, which the
+// server arbitrates between hosts.
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { TctlError } from '../errors.js';
 import { fileError } from './files.js';
-import { KEYS_DIR } from './state.js';
+import { KEYS_DIR, SERIAL_FILE, STATE_FILE } from './state.js';
 
-const LOCK_FILE = 'tctl.lock';
+export const LOCK_FILE = 'tctl.lock';
 const WAIT_MS = 30_000;
-/** A lock file still empty after this long was left by a process killed before writing its pid. */
-const EMPTY_LOCK_GRACE_MS = 2_000;
+/** The holder's note ("pid host") is informational; cap what we read of it for the message. */
+const NOTE_MAX_BYTES = 256;
+
+type Flock = (fd: number, flags: 'exnb' | 'un') => void;
+let flockSync: Flock | undefined;
+
+/** fs-ext is a native addon: loaded on first lock, so --help and --version never pay for it. */
+function flock(): Flock {
+  flockSync ??= (createRequire(import.meta.url)('fs-ext') as { flockSync: Flock }).flockSync;
+  return flockSync;
+}
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function isAlive(pid: number): boolean {
+function tryLock(fd: number, file: string): boolean {
   try {
-    process.kill(pid, 0);
+    flock()(fd, 'exnb');
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'EINTR') return false;
+    throw fileError('cannot lock', file, err);
   }
 }
 
-function readLock(file: string): { content: string; mtimeMs: number } | undefined {
+/** Who holds the lock, as its holder wrote it: only for the message, never to decide anything. */
+function holderNote(fd: number): string {
+  const buf = Buffer.alloc(NOTE_MAX_BYTES);
+  let n = 0;
   try {
-    return { content: fs.readFileSync(file, 'utf8'), mtimeMs: fs.statSync(file).mtimeMs };
+    n = fs.readSync(fd, buf, 0, buf.length, 0);
   } catch {
-    return undefined;
+    // the note is optional
   }
+  const m = /^(\d{1,10}) ([\x21-\x7e]{1,200})\n/.exec(buf.subarray(0, n).toString('latin1'));
+  return m ? `pid ${m[1]} on ${m[2]} (as that process sees its pid)` : 'another process';
 }
 
-function isStale(lock: { content: string; mtimeMs: number }): boolean {
-  const m = /^(\d+) (\S+)/.exec(lock.content);
-  if (!m) return Date.now() - lock.mtimeMs > EMPTY_LOCK_GRACE_MS;
-  return m[2] === hostname() && !isAlive(Number(m[1]));
-}
-
-/**
- * Breaks a stale lock. Only the holder of lock.break may remove it, and only if the lock still
- * holds what we judged stale, so two waiters cannot both break it and both proceed.
- */
-function breakStaleLock(file: string, seen: string): void {
-  const breaker = file + '.break';
-  let fd: number;
+function writeNote(fd: number): void {
   try {
-    fd = fs.openSync(breaker, 'wx', 0o600);
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, `${process.pid} ${hostname()}\n`, 0);
   } catch {
-    const b = readLock(breaker);
-    if (b && Date.now() - b.mtimeMs > 10_000) fs.rmSync(breaker, { force: true });
-    return;
-  }
-  try {
-    if (readLock(file)?.content === seen) fs.rmSync(file, { force: true });
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(breaker, { force: true });
+    // informational only; the flock is what excludes others
   }
 }
 
 /** Runs fn while holding the data dir's lock. */
 export function withLock<T>(dataDir: string, fn: () => T): T {
   const file = path.join(dataDir, LOCK_FILE);
-  const deadline = Date.now() + WAIT_MS;
-  let fd: number | undefined;
-  for (let delay = 5; fd === undefined; delay = Math.min(delay * 2, 100)) {
-    try {
-      fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeSync(fd, `${process.pid} ${hostname()}\n`);
-      fs.fsyncSync(fd);
-    } catch (err) {
-      if (fd !== undefined) {
-        fs.closeSync(fd);
-        fs.rmSync(file, { force: true });
-        throw fileError('cannot write lock file', file, err);
-      }
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('cannot lock data dir', dataDir, err);
-      const lock = readLock(file);
-      if (lock && isStale(lock)) {
-        breakStaleLock(file, lock.content);
-        continue;
-      }
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    throw fileError('cannot lock data dir', dataDir, err);
+  }
+  try {
+    const deadline = Date.now() + WAIT_MS;
+    for (let delay = 5; !tryLock(fd, file); delay = Math.min(delay * 2, 100)) {
       if (Date.now() > deadline) {
-        const holder = lock?.content.trim() || 'another process';
-        throw new TctlError(`data dir ${dataDir} is locked by ${holder}`, { hint: `if no tctl is running, remove ${file}` });
+        throw new TctlError(`data dir ${dataDir} is locked by ${holderNote(fd)}`, {
+          hint: 'another tctl is still working on it; the lock is released the moment that process ends',
+        });
       }
       sleep(delay + Math.random() * delay);
     }
-  }
-  try {
-    removeStaleTempFiles(dataDir);
-    return fn();
+    writeNote(fd);
+    try {
+      removeOrphanedTempFiles(dataDir);
+      return fn();
+    } finally {
+      try {
+        fs.ftruncateSync(fd, 0);
+      } catch {
+        // informational only
+      }
+    }
   } finally {
+    // Closing the only descriptor of this open file releases the flock.
     fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
   }
 }
 
 /**
- * A process killed between writing a temp file and renaming it leaves `.NAME.tmp-PID-RAND`
- * behind; with the lock held, those of dead processes are garbage.
+ * A process killed between staging a temp file (`.NAME.tmp-PID-RAND`) and renaming it leaves it
+ * behind. The data dir's own files (state.json, serial, keys/*) are only ever staged by a lock
+ * holder, and we hold the lock now, so every temp file of theirs belongs to a holder that has
+ * finished or died: it is garbage, whatever its pid says (a pid from another PID namespace
+ * says nothing). Temp files of other names may be a user's --out staged without the lock by a
+ * live process, so they are left alone.
  */
-function removeStaleTempFiles(dataDir: string): void {
+function removeOrphanedTempFiles(dataDir: string): void {
+  const ours = (dir: string, target: string) => dir !== dataDir || target === STATE_FILE || target === SERIAL_FILE;
   for (const dir of [dataDir, path.join(dataDir, KEYS_DIR)]) {
     let names: string[];
     try {
@@ -112,8 +120,8 @@ function removeStaleTempFiles(dataDir: string): void {
       continue;
     }
     for (const name of names) {
-      const m = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/.exec(name);
-      if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) fs.rmSync(path.join(dir, name), { force: true });
+      const m = /^\.(.+)\.tmp-\d+-[0-9a-f]{8}$/.exec(name);
+      if (m && ours(dir, m[1]!)) fs.rmSync(path.join(dir, name), { force: true });
     }
   }
 }

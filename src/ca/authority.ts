@@ -12,7 +12,7 @@ import { FOREVER, signCertificate } from '../ssh/certificate.js';
 import { fingerprint, generatePrivateKey, sshPublicKey, sshSigner } from '../ssh/keys.js';
 import type { KeyType, SshSigner } from '../ssh/keys.js';
 import { audited } from '../store/audit.js';
-import { ensurePrivateDir, fileError, writeFileAtomic } from '../store/files.js';
+import { MAX_DATA_FILE_BYTES, ensurePrivateDir, fileError, readFileCapped, writeFileAtomic } from '../store/files.js';
 import { allocateSerials, appendIssuance, initSerialCounter } from '../store/issuance.js';
 import type { IssuanceRecord } from '../store/issuance.js';
 import { withLock } from '../store/lock.js';
@@ -64,7 +64,7 @@ export function loadCaKey(dataDir: string, record: CaKeyRecord): KeyObject {
   const file = path.join(dataDir, record.file);
   let pem: string;
   try {
-    pem = fs.readFileSync(file, 'utf8');
+    pem = readFileCapped(file, MAX_DATA_FILE_BYTES).toString('utf8');
   } catch (err) {
     throw fileError('cannot read CA key', file, err);
   }

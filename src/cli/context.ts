@@ -1,9 +1,9 @@
 // Where the data dir is: --data-dir, else $TCTL_DATA_DIR, else teleport.data_dir from --config,
 // else a per-user default. Flags beat the environment beat the config file.
-import * as fs from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { TctlError, UsageError } from '../errors.js';
+import { fileError, readFileCapped } from '../store/files.js';
 
 export interface GlobalOptions {
   dataDir?: string;
@@ -34,15 +34,17 @@ export function refuseRemoteFlags(g: GlobalOptions): void {
   }
 }
 
+/** teleport.yaml files are a few KiB; this only stops a wrong path (/dev/zero) from eating memory. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Reads the subset of teleport.yaml that matters here. */
 export async function readConfig(file: string): Promise<TeleportConfig> {
   if (file === '') throw new UsageError('--config is empty');
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileCapped(file, MAX_CONFIG_BYTES, { name: `config ${file}` }).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new TctlError(`cannot read config ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(err)}`);
+    throw fileError('cannot read config', file, err);
   }
   const { parse } = await import('yaml');
   let doc: unknown;

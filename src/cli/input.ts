@@ -1,22 +1,20 @@
 // Files a user names on the command line (keys, certificates): small text, read with errors that name the flag.
-import * as fs from 'node:fs';
 import { TctlError, UsageError } from '../errors.js';
 import { CertificateInputError, parseCertificateText } from '../formats/certificate-file.js';
 import { PublicKeyInputError, parsePublicKeyText } from '../formats/public-key.js';
 import type { Certificate } from '../ssh/certificate.js';
 import type { SshPublicKey } from '../ssh/keys.js';
-import { fileError } from '../store/files.js';
+import { fileError, readFileCapped } from '../store/files.js';
+
+/** Far larger than any key or certificate (an RSA-16384 certificate is ~5 KiB). */
+export const MAX_INPUT_FILE_BYTES = 64 * 1024;
 
 /** Reads a small text file a user names on the command line, with errors that name the flag. */
 export function readInputFile(flag: string, file: string): string {
   if (file === '') throw new UsageError(`${flag} is empty`);
   try {
-    const st = fs.statSync(file);
-    if (st.isDirectory()) throw new TctlError(`${flag} ${file} is a directory`);
-    if (st.size > 64 * 1024) throw new TctlError(`${flag} ${file} is too large`);
-    return fs.readFileSync(file, 'utf8');
+    return readFileCapped(file, MAX_INPUT_FILE_BYTES, { name: `${flag} ${file}` }).toString('utf8');
   } catch (err) {
-    if (err instanceof TctlError) throw err;
     throw fileError(`cannot read ${flag}`, file, err);
   }
 }

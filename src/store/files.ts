@@ -33,6 +33,8 @@ function exists(p: string): boolean {
 }
 
 export function fileError(what: string, file: string, err: unknown): TctlError {
+  // Already worded for the user (e.g. by readFileCapped): wrapping it again would repeat the name.
+  if (err instanceof TctlError) return err;
   const e = err as NodeJS.ErrnoException;
   const reason =
     e.code === 'EACCES' || e.code === 'EPERM'
@@ -49,6 +51,75 @@ export function fileError(what: string, file: string, err: unknown): TctlError {
                 ? 'a path component is not a directory'
                 : (e.message ?? String(err));
   return new TctlError(`${what} ${file}: ${reason}`, { cause: err });
+}
+
+/** A file refused before reading it all: `problem` follows the file's name ("is a directory"). */
+export class FileRefusedError extends TctlError {
+  constructor(
+    readonly fileName: string,
+    readonly problem: string,
+  ) {
+    super(`${fileName} ${problem}`);
+  }
+}
+
+/** "64 KiB", "1 MiB": caps are named the way people size files. */
+export function byteSize(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+const READ_CHUNK = 64 * 1024;
+
+/**
+ * Cap for the data dir's own files read whole (state.json, CA keys): far beyond any real one,
+ * it only stops a damaged or swapped file (a link to /dev/zero) from exhausting memory.
+ */
+export const MAX_DATA_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a whole file, refusing it once more than maxBytes arrive. stat().size is not trusted:
+ * /dev/zero, FIFOs and /proc files report 0 (or anything), so the bytes are counted as they are
+ * read through one descriptor, and reading stops at maxBytes + 1. A directory is refused by name.
+ * name is how errors call the file (e.g. "--public-key key.pub"); system errors (ENOENT, EACCES)
+ * are thrown as they come so callers can word them; missingOk returns undefined for ENOENT.
+ */
+export function readFileCapped(file: string, maxBytes: number, opts?: { name?: string; missingOk?: false }): Buffer;
+export function readFileCapped(file: string, maxBytes: number, opts: { name?: string; missingOk: true }): Buffer | undefined;
+export function readFileCapped(file: string, maxBytes: number, opts: { name?: string; missingOk?: boolean } = {}): Buffer | undefined {
+  const name = opts.name ?? file;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if (opts.missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    if (fs.fstatSync(fd).isDirectory()) throw new FileRefusedError(name, 'is a directory');
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, maxBytes + 1 - total));
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        // A descriptor someone left non-blocking (a pipe, a tty): wait for data as cat would.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+      if (total > maxBytes) throw new FileRefusedError(name, `is too large (more than ${byteSize(maxBytes)})`);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function fsyncDir(dir: string): void {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TctlError } from '../errors.js';
 import type { CertType } from '../ssh/certificate.js';
-import { appendLines, fileError, writeFileAtomic } from './files.js';
+import { appendLines, fileError, readFileCapped, readLinesSync, writeFileAtomic } from './files.js';
 import { SERIAL_FILE } from './state.js';
 
 export const ISSUANCE_LOG = 'issued.jsonl';
@@ -36,7 +36,7 @@ export function allocateSerials(dataDir: string, count: number): bigint {
   const file = path.join(dataDir, SERIAL_FILE);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileCapped(file, 64).toString('utf8');
   } catch (err) {
     throw fileError('cannot read serial counter', file, err);
   }
@@ -61,14 +61,9 @@ export function appendIssuance(dataDir: string, records: IssuanceRecord[]): void
 /** Reads the log, skipping a torn line left by a process killed mid-append. */
 export function* readIssuance(dataDir: string): Generator<IssuanceRecord> {
   const file = path.join(dataDir, ISSUANCE_LOG);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw fileError('cannot read', file, err);
-  }
-  for (const line of text.split('\n')) {
+  // Streamed (readLinesSync caps each line): the log grows with every certificate.
+  if (!fs.existsSync(file)) return;
+  for (const line of readLinesSync(file)) {
     if (line === '') continue;
     try {
       yield JSON.parse(line) as IssuanceRecord;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Certificate } from '../ssh/certificate.js';
 import { fingerprint } from '../ssh/keys.js';
-import { appendLines, fileError } from './files.js';
+import { appendLines, readLinesSync } from './files.js';
 
 export const REVOCATIONS_FILE = 'revoked.jsonl';
 
@@ -24,15 +24,10 @@ export function keySha256(blob: Buffer): string {
 
 export function readRevocations(dataDir: string): RevocationRecord[] {
   const file = path.join(dataDir, REVOCATIONS_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw fileError('cannot read', file, err);
-  }
+  // Streamed (readLinesSync caps each line), so the list may grow without a whole-file cap.
+  if (!fs.existsSync(file)) return [];
   const out: RevocationRecord[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of readLinesSync(file)) {
     if (line === '') continue;
     try {
       out.push(JSON.parse(line) as RevocationRecord);

@@ -7,7 +7,7 @@ import { KEY_TYPES, fingerprint, parsePublicKeyBlob } from '../ssh/keys.js';
 import type { KeyType } from '../ssh/keys.js';
 import { PHASES } from '../rotation/phases.js';
 import type { Phase } from '../rotation/phases.js';
-import { fileError, writeFileAtomic } from './files.js';
+import { MAX_DATA_FILE_BYTES, fileError, readFileCapped, writeFileAtomic } from './files.js';
 
 export const STATE_VERSION = 1;
 export const STATE_FILE = 'state.json';
@@ -77,7 +77,7 @@ export function loadState(dataDir: string): State {
   const file = statePath(dataDir);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readFileCapped(file, MAX_DATA_FILE_BYTES).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notInitialised(dataDir);
     throw fileError('cannot read', file, err);

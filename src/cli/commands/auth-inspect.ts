@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { loadCurrentState, trustedKeyRecords } from '../../ca/authority.js';
 import { certificateTime, inspectCertificateText, unreadableFinding } from '../../ca/lint.js';
 import type { CaFingerprints, Finding, LintContext } from '../../ca/lint.js';
@@ -6,7 +5,7 @@ import { TctlError } from '../../errors.js';
 import { FOREVER, certificateSignatureAlgorithm } from '../../ssh/certificate.js';
 import type { Certificate, CertOption } from '../../ssh/certificate.js';
 import { fingerprint, parsePublicKeyBlob } from '../../ssh/keys.js';
-import { fileError } from '../../store/files.js';
+import { FileRefusedError, fileError, readFileCapped } from '../../store/files.js';
 import { CA_TYPES, isInitialised } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
@@ -59,11 +58,9 @@ export async function authInspect(files: string[], opts: InspectOptions): Promis
 /** The file's text, or why it cannot be read (the file name is added where it is printed). */
 function readCertificateFile(file: string): string | Finding {
   try {
-    const st = fs.statSync(file);
-    if (st.isDirectory()) return unreadableFinding('is a directory');
-    if (st.size > MAX_CERT_FILE_BYTES) return unreadableFinding('too large to be a certificate');
-    return fs.readFileSync(file, 'utf8');
+    return readFileCapped(file, MAX_CERT_FILE_BYTES).toString('utf8');
   } catch (err) {
+    if (err instanceof FileRefusedError) return unreadableFinding(err.problem);
     const prefix = `cannot read ${file}: `;
     const message = fileError('cannot read', file, err).message;
     return unreadableFinding(message.startsWith(prefix) ? `cannot read: ${message.slice(prefix.length)}` : message);

@@ -1,13 +1,33 @@
 // A tamper-evident audit log: one JSON line per state-changing command, each carrying the
 // SHA-256 of the previous line, so editing or deleting a line breaks the chain after it.
+//
+// The chain covers the bytes on disk, not what a JSON parser makes of them: "\u0061lice" and
+// "alice" parse alike, as do lines with extra spaces or a duplicate key, so a hash of re-parsed
+// JSON lets such edits through.
+//
+// Format 2 (lines starting `{"v":2,`): the hash member comes last, so every line ends with the
+// fixed 75-byte suffix `,"hash":"<64 hex>"}`, and hash = SHA-256 of every byte of the line before
+// that suffix (which includes `"prev"`, the previous line's hash). Anyone can check a line with
+// `head -c -76 | sha256sum` (the newline is the 76th byte), with no JSON library.
+//
+// Format 1 (no "v"; written before format 2): hash = SHA-256 of JSON.stringify of the entry without
+// its hash. Those lines keep verifying, and must also be byte for byte what JSON.stringify writes
+// for the parsed line, which the old writer always produced: parse-then-serialise is one-to-one on
+// such lines, so their bytes are as fixed as format 2's. New lines are always format 2.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import * as path from 'node:path';
+import { TctlError } from '../errors.js';
 import { appendLine, fileError } from './files.js';
 
 export const AUDIT_LOG = 'audit.jsonl';
 const GENESIS = '0'.repeat(64);
+const FORMAT = 2;
+const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
+const HASH_SUFFIX_BYTES = ',"hash":"'.length + 64 + '"}'.length;
+/** No audit entry comes near this; a longer line is damage, refused without holding it all. */
+export const MAX_AUDIT_LINE_BYTES = 1024 * 1024;
 
 export interface AuditEvent {
   command: string;
@@ -17,6 +37,7 @@ export interface AuditEvent {
 }
 
 interface AuditLine extends AuditEvent {
+  v?: number;
   seq: number;
   time: string;
   who: { user: string; host: string };
@@ -24,8 +45,12 @@ interface AuditLine extends AuditEvent {
   hash: string;
 }
 
-function lineHash(entry: Omit<AuditLine, 'hash'>): string {
-  return createHash('sha256').update(JSON.stringify(entry)).digest('hex');
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+/** Format 2: the line's own bytes, up to its hash member. */
+function formatLine(entry: Omit<AuditLine, 'hash'>): string {
+  const body = JSON.stringify(entry).slice(0, -1);
+  return `${body},"hash":"${sha256(body)}"}`;
 }
 
 function who(): { user: string; host: string } {
@@ -39,7 +64,7 @@ function who(): { user: string; host: string } {
 }
 
 /** The last complete line of a file, read from its tail: O(1) in the length of the log. */
-function lastLine(file: string): string | undefined {
+function lastLine(file: string): Buffer | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -53,8 +78,10 @@ function lastLine(file: string): string | undefined {
       const start = Math.max(0, size - window);
       const buf = Buffer.alloc(size - start);
       fs.readSync(fd, buf, 0, buf.length, start);
-      const lines = buf.toString('utf8').split('\n').filter((l) => l !== '');
-      if (lines.length >= 2 || start === 0) return lines.at(-1);
+      const end = buf.at(-1) === 0x0a ? buf.length - 1 : buf.length;
+      const nl = buf.lastIndexOf(0x0a, end - 1);
+      // A last line longer than any entry is damage that verify reports; chain onto what we read.
+      if (nl >= 0 || start === 0 || window > MAX_AUDIT_LINE_BYTES) return end === 0 ? undefined : buf.subarray(nl + 1, end);
     }
   } finally {
     fs.closeSync(fd);
@@ -69,17 +96,18 @@ export function appendAudit(dataDir: string, event: AuditEvent, now: Date = new 
   let seq = 1;
   if (last !== undefined) {
     try {
-      const parsed = JSON.parse(last) as AuditLine;
+      const parsed = JSON.parse(last.toString('utf8')) as AuditLine;
+      if (typeof parsed.hash !== 'string' || !Number.isSafeInteger(parsed.seq)) throw new Error('not an audit line');
       prev = parsed.hash;
       seq = parsed.seq + 1;
     } catch {
       // A torn or edited last line: chain onto its raw bytes so verify reports that exact line.
-      prev = createHash('sha256').update(last).digest('hex');
-      seq = NaN;
+      prev = sha256(last);
+      seq = 0;
     }
   }
-  const entry: Omit<AuditLine, 'hash'> = { seq, time: now.toISOString(), who: who(), ...event, prev };
-  appendLine(file, JSON.stringify({ ...entry, hash: lineHash(entry) }));
+  const entry: Omit<AuditLine, 'hash'> = { v: FORMAT, seq, time: now.toISOString(), who: who(), ...event, prev };
+  appendLine(file, formatLine(entry));
 }
 
 export interface AuditVerdict {
@@ -90,33 +118,83 @@ export interface AuditVerdict {
   reason?: string;
 }
 
+/** Lines as raw bytes (no decoding, so no two byte strings look alike), 64 KiB reads at a time. */
+function* lineBytes(fd: number): Generator<Buffer | 'too long'> {
+  const buf = Buffer.alloc(64 * 1024);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for (;;) {
+    const n = fs.readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    let from = 0;
+    for (let nl = buf.indexOf(0x0a, from); nl !== -1 && nl < n; nl = buf.indexOf(0x0a, from)) {
+      pending.push(Buffer.from(buf.subarray(from, nl)));
+      yield Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      from = nl + 1;
+    }
+    pending.push(Buffer.from(buf.subarray(from, n)));
+    pendingBytes += n - from;
+    if (pendingBytes > MAX_AUDIT_LINE_BYTES) {
+      yield 'too long';
+      return;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending);
+}
+
+/** Why line lineNo (1-based) does not follow a line whose hash is prev, or its own hash when it does. */
+function checkLine(raw: Buffer, lineNo: number, prev: string): { problem: string } | { hash: string } {
+  let parsed: AuditLine;
+  try {
+    parsed = JSON.parse(raw.toString('utf8')) as AuditLine;
+  } catch {
+    return { problem: 'not valid JSON' };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { problem: 'not an audit entry' };
+  if (parsed.seq !== lineNo) return { problem: `sequence number ${String(parsed.seq)}, expected ${lineNo} (a line was removed or inserted)` };
+  if (parsed.prev !== prev) return { problem: 'does not chain to the previous line (a line before it was changed, removed or inserted)' };
+  if (parsed.v === FORMAT) {
+    const m = HASH_SUFFIX.exec(raw.subarray(-HASH_SUFFIX_BYTES).toString('latin1'));
+    if (!m || raw.length <= HASH_SUFFIX_BYTES || parsed.hash !== m[1]) return { problem: 'does not end with its hash (the line was edited)' };
+    if (sha256(raw.subarray(0, -HASH_SUFFIX_BYTES)) !== m[1]) return { problem: 'its content does not match its hash (the line was edited)' };
+    return { hash: m[1]! };
+  }
+  if (parsed.v !== undefined) return { problem: `unknown format version ${JSON.stringify(parsed.v)}` };
+  const { hash, ...entry } = parsed;
+  if (typeof hash !== 'string' || sha256(JSON.stringify(entry)) !== hash) return { problem: 'its content does not match its hash (the line was edited)' };
+  if (!Buffer.from(JSON.stringify(parsed)).equals(raw)) return { problem: 'its bytes are not as written (escapes, spacing or keys were edited)' };
+  return { hash };
+}
+
 export function verifyAudit(dataDir: string): AuditVerdict {
   const file = path.join(dataDir, AUDIT_LOG);
-  let text: string;
+  let fd: number;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, lines: 0 };
     throw fileError('cannot read', file, err);
   }
-  const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  let prev = GENESIS;
-  for (let i = 0; i < lines.length; i++) {
-    const bad = (reason: string): AuditVerdict => ({ ok: false, lines: lines.length, brokenLine: i + 1, reason });
-    let parsed: AuditLine;
-    try {
-      parsed = JSON.parse(lines[i]!) as AuditLine;
-    } catch {
-      return bad('not valid JSON');
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new TctlError(`${file} is not a regular file`, { hint: 'restore the data dir from a backup' });
+    let prev = GENESIS;
+    let n = 0;
+    for (const raw of lineBytes(fd)) {
+      n++;
+      const bad = (reason: string): AuditVerdict => ({ ok: false, lines: n, brokenLine: n, reason });
+      if (raw === 'too long') return bad(`longer than ${MAX_AUDIT_LINE_BYTES} bytes`);
+      const r = checkLine(raw, n, prev);
+      if ('problem' in r) return bad(r.problem);
+      prev = r.hash;
     }
-    const { hash, ...entry } = parsed;
-    if (parsed.seq !== i + 1) return bad(`sequence number ${String(parsed.seq)}, expected ${i + 1} (a line was removed or inserted)`);
-    if (parsed.prev !== prev) return bad('does not chain to the previous line (a line before it was changed, removed or inserted)');
-    if (lineHash(entry) !== hash) return bad('its content does not match its hash (the line was edited)');
-    prev = hash;
+    return { ok: true, lines: n };
+  } catch (err) {
+    throw fileError('cannot read', file, err);
+  } finally {
+    fs.closeSync(fd);
   }
-  return { ok: true, lines: lines.length };
 }
 
 /**

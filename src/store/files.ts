@@ -81,7 +81,7 @@ export const MAX_DATA_FILE_BYTES = 16 * 1024 * 1024;
 /**
  * Reads a whole file, refusing it once more than maxBytes arrive. stat().size is not trusted:
  * /dev/zero, FIFOs and /proc files report 0 (or anything), so the bytes are counted as they are
- * read through one descriptor, and reading stops at maxBytes + 1. A directory is refused by name.
+ * read through one descriptor, and reading stops once past maxBytes. A directory is refused by name.
  * name is how errors call the file (e.g. "--public-key key.pub"); system errors (ENOENT, EACCES)
  * are thrown as they come so callers can word them; missingOk returns undefined for ENOENT.
  */
@@ -100,8 +100,10 @@ export function readFileCapped(file: string, maxBytes: number, opts: { name?: st
     if (fs.fstatSync(fd).isDirectory()) throw new FileRefusedError(name, 'is a directory');
     const chunks: Buffer[] = [];
     let total = 0;
+    // Whole chunks (some /proc files refuse odd-sized reads), copied out so a pipe that gives a
+    // byte at a time costs a byte, not a chunk: at most maxBytes + one chunk is ever held.
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
     for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, maxBytes + 1 - total));
       let n: number;
       try {
         n = fs.readSync(fd, buf, 0, buf.length, null);
@@ -112,7 +114,7 @@ export function readFileCapped(file: string, maxBytes: number, opts: { name?: st
         continue;
       }
       if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
+      chunks.push(Buffer.from(buf.subarray(0, n)));
       total += n;
       if (total > maxBytes) throw new FileRefusedError(name, `is too large (more than ${byteSize(maxBytes)})`);
     }

@@ -11,9 +11,10 @@
 // `head -c -76 | sha256sum` (the newline is the 76th byte), with no JSON library.
 //
 // Format 1 (no "v"; written before format 2): hash = SHA-256 of JSON.stringify of the entry without
-// its hash. Those lines keep verifying, and must also be byte for byte what JSON.stringify writes
-// for the parsed line, which the old writer always produced: parse-then-serialise is one-to-one on
-// such lines, so their bytes are as fixed as format 2's. New lines are always format 2.
+// its hash. Those lines keep verifying, and must also be byte for byte what that writer produced,
+// JSON.stringify of the entry with hash appended last: serialising the parsed line that way
+// gives back one byte string only, so their bytes are as fixed as format 2's. New lines are
+// always format 2; no migration is needed.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { hostname, userInfo } from 'node:os';
@@ -164,7 +165,7 @@ function checkLine(raw: Buffer, lineNo: number, prev: string): { problem: string
   if (parsed.v !== undefined) return { problem: `unknown format version ${JSON.stringify(parsed.v)}` };
   const { hash, ...entry } = parsed;
   if (typeof hash !== 'string' || sha256(JSON.stringify(entry)) !== hash) return { problem: 'its content does not match its hash (the line was edited)' };
-  if (!Buffer.from(JSON.stringify(parsed)).equals(raw)) return { problem: 'its bytes are not as written (escapes, spacing or keys were edited)' };
+  if (!Buffer.from(JSON.stringify({ ...entry, hash })).equals(raw)) return { problem: 'its bytes are not as written (escapes, spacing or keys were edited)' };
   return { hash };
 }
 

@@ -2,7 +2,7 @@
 // `tctl --help` and `tctl auth export` start close to bare Node.
 import * as fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { TctlError } from '../errors.js';
+import { TctlError, UsageError } from '../errors.js';
 import type { GlobalOptions } from './context.js';
 import { printError, stdout } from './output.js';
 
@@ -18,6 +18,79 @@ function version(): string {
   if (typeof __TCTL_VERSION__ === 'string') return __TCTL_VERSION__;
   const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+/**
+ * Commander's own errors say "unknown option '--principal=x'" with no useful suggestion (it
+ * compares the whole "--principal=x") and point nowhere. Ours name the closest flag or command
+ * and the help of the command the user was typing.
+ */
+class TctlCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new TctlCommand(name);
+  }
+
+  unknownOption(flag: string): never {
+    const name = flag.replace(/=.*$/s, '');
+    const candidates: string[] = [];
+    for (let c: Command | null = this; c; c = c.parent) {
+      for (const o of c.options) if (o.long && !o.hidden) candidates.push(o.long);
+    }
+    // A one-letter flag is too short for a meaningful "did you mean".
+    throw this.usageError(`unknown option '${flag}'`, name.startsWith('--') ? closest(name, candidates) : undefined);
+  }
+
+  unknownCommand(): never {
+    const name = this.args[0] ?? '';
+    const candidates = this.commands.map((c) => c.name());
+    throw this.usageError(`unknown command '${name}'${this.parent ? ` for "${commandPath(this)}"` : ''}`, closest(name, candidates));
+  }
+
+  override error(message: string): never {
+    throw this.usageError(message.replace(/^error: /, '').split('\n')[0]!, undefined);
+  }
+
+  private usageError(message: string, suggestion: string | undefined): UsageError {
+    const help = `see "${commandPath(this)} --help"`;
+    return new UsageError(message, suggestion ? `did you mean ${suggestion}? ${help}` : help);
+  }
+}
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** The candidate nearest to what was typed (edit distance ≤ 3 and less than half its length), if any. */
+export function closest(typed: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of new Set(candidates)) {
+    const d = editDistance(typed, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  const bare = typed.replace(/^-+/, '');
+  return best !== undefined && bestDistance <= Math.min(3, Math.ceil(bare.length / 2)) ? best : undefined;
+}
+
+/** Optimal string alignment distance (Levenshtein plus adjacent transpositions). */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return Math.max(a.length, b.length);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
@@ -42,9 +115,9 @@ function run<T>(load: () => Promise<Action<T>>) {
 }
 
 export function buildProgram(): Command {
-  const program = globals(new Command('tctl'))
+  const program = globals(new TctlCommand('tctl'))
     .description('A certificate authority for OpenSSH fleets: sign host and user certificates, export CA keys for sshd and known_hosts.')
-    .version(version(), '-v, --version', 'print the version')
+    .version(`tctl v${version()}`, '-v, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError(false)
     .exitOverride()

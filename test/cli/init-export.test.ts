@@ -191,11 +191,35 @@ test('a damaged data dir is named, and nothing is exported or signed', () => {
 
 test('help and version', () => {
   const cwd = tempDir();
-  assert.match(tctl(['--version'], { cwd }).stdout, /^\d+\.\d+\.\d+\n$/);
+  assert.equal(tctl(["--version"], { cwd }).stdout, tctl(["version"], { cwd }).stdout);
   assert.match(tctl(['version'], { cwd }).stdout, /^tctl v\d+\.\d+\.\d+\n$/);
   for (const args of [['--help'], ['auth', '--help'], ['auth', 'init', '--help'], ['auth', 'export', '--help'], ['auth', 'sign', '--help'], ['status', '--help']]) {
     const r = tctl(args, { cwd });
     assert.equal(r.status, 0, args.join(' '));
     assert.match(r.stdout, /Examples:\n  tctl /, args.join(' '));
+  }
+});
+
+test('unknown flags and commands name the closest one and the subcommand help', () => {
+  const cwd = tempDir();
+  const cases: Array<[string[], RegExp, RegExp]> = [
+    [['auth', 'sign', '--principal=root'], /unknown option '--principal=root'/, /did you mean --principals\? see "tctl auth sign --help"/],
+    [['auth', 'sign', '--usr', 'joe'], /unknown option '--usr'/, /did you mean --user\? see "tctl auth sign --help"/],
+    [['auth', 'inspec', 'x'], /unknown command 'inspec' for "tctl auth"/, /did you mean inspect\? see "tctl auth --help"/],
+    [['autj', 'sign'], /unknown command 'autj'/, /did you mean auth\? see "tctl --help"/],
+    [['status', '--jsn'], /unknown option '--jsn'/, /did you mean --json\? see "tctl status --help"/],
+    [['audit', 'verfy'], /unknown command 'verfy' for "tctl audit"/, /did you mean verify\? see "tctl audit --help"/],
+    [['auth', 'sign', '--ttl'], /option '--ttl <duration>' argument missing/, /^tctl: hint: see "tctl auth sign --help"$/m],
+    [['auth', 'sign', '--zzzzzzzzzz'], /unknown option '--zzzzzzzzzz'/, /^tctl: hint: see "tctl auth sign --help"$/m],
+  ];
+  for (const [args, error, hint] of cases) {
+    const r = tctl(args, { cwd });
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[0]!, /^tctl: error: /);
+    assert.match(lines[0]!, error);
+    assert.match(lines[1]!, hint);
   }
 });

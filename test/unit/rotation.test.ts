@@ -13,7 +13,7 @@ const standby: AuthorityRecord = { current: OLD, retired: [], rotation: { phase:
 const t0 = new Date('2026-11-25T00:00:00Z');
 const at = (h: number) => new Date(t0.getTime() + h * 3600_000);
 const manual = (a: AuthorityRecord, to: Phase) => moveToPhase(a, to, { now: t0, newKey: () => NEW, mode: 'manual' });
-const fps = (keys: CaKeyRecord[]) => keys.map((k) => k.fingerprint.slice(7));
+const fps = (keys: Array<{ fingerprint: string }>) => keys.map((k) => k.fingerprint.slice(7));
 
 test('the phase table: who signs and who is trusted', () => {
   const init = manual(standby, 'init');

@@ -341,6 +341,7 @@ export function rotateAuthority(dataDir: string, caType: CaType, action: RotateA
         from: auth.rotation.phase,
         to: next.rotation.phase,
         mode: action.kind,
+        by: 'operator',
         signer: signingKeyRecord(next).fingerprint,
         trusted: trustedKeyRecords(next).map((k) => k.fingerprint),
         ...(damage ? { damagedSchedule: damage.problems } : {}),

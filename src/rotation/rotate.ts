@@ -49,6 +49,11 @@ export function moveToPhase(auth: AuthorityRecord, to: Phase, ctx: { now: Date; 
     throw new TctlError(`cannot move the rotation from "${from}" to "${to}"; from "${from}" the next phase is ${allowed}`);
   }
   const now = ctx.now.toISOString();
+  const grace = ctx.gracePeriodSeconds;
+  // Never record what the next load would refuse (state.ts checkRotation).
+  if (grace !== undefined && !(Number.isSafeInteger(grace) && grace >= 0 && grace <= GRACE_CAP.seconds)) {
+    throw new TctlError(`the grace period must be whole seconds up to ${GRACE_CAP.text}`);
+  }
   if (to === 'init') {
     return {
       current: auth.current,

@@ -114,6 +114,7 @@ export function nextSteps(caType: CaType, phase: Phase, from: Phase, action: Rot
   else if (phase === 'update_clients') lines.push(`  1. new certificates are signed by the new key; ${resign}`, `  2. then: tctl auth rotate --type=${caType} --manual --phase=update_servers`);
   else if (phase === 'update_servers') lines.push(`  1. finish: ${resign}`, `  2. then complete: tctl auth rotate --type=${caType} --manual --phase=standby`);
   else if (phase === 'rollback') lines.push(`  1. the old key signs again; ${resign} for anything signed by the new key`, `  2. then: tctl auth rotate --type=${caType} --manual --phase=standby`);
+  else if (from === 'standby') lines.push('  1. the damaged rotation record is rewritten; no key changed and nothing needs to be pushed');
   else if (from === 'rollback') lines.push(`  1. the rollback is complete; ${push} (only the old key is listed now)`);
   else lines.push(`  1. the rotation is complete; ${push} (only the new key is listed now)`, action.kind === 'auto' ? `  2. ${resign}` : '  2. certificates signed by the old key are no longer trusted once step 1 is done');
   return lines.join('\n');

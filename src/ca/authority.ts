@@ -7,17 +7,18 @@ import * as path from 'node:path';
 import { TctlError } from '../errors.js';
 import { PHASE_TABLE } from '../rotation/phases.js';
 import type { Phase } from '../rotation/phases.js';
-import { advanceBySchedule, moveToPhase, rotateNow } from '../rotation/rotate.js';
+import { keyFilesDropped, moveToPhase, recoveryPhases, repairStandby, rotateNow, scheduledAdvance } from '../rotation/rotate.js';
+import type { ScheduledStep } from '../rotation/rotate.js';
 import { FOREVER, signCertificate } from '../ssh/certificate.js';
 import { fingerprint, generatePrivateKey, sshPublicKey, sshSigner } from '../ssh/keys.js';
 import type { KeyType, SshSigner } from '../ssh/keys.js';
-import { audited } from '../store/audit.js';
-import { MAX_DATA_FILE_BYTES, ensurePrivateDir, fileError, readFileCapped, writeFileAtomic } from '../store/files.js';
+import { appendAudit, audited } from '../store/audit.js';
+import { MAX_DATA_FILE_BYTES, ensurePrivateDir, fileError, fsyncDir, readFileCapped, writeFileAtomic } from '../store/files.js';
 import { allocateSerials, appendIssuance, initSerialCounter } from '../store/issuance.js';
 import type { IssuanceRecord } from '../store/issuance.js';
 import { withLock } from '../store/lock.js';
-import { CA_TYPES, KEYS_DIR, isInitialised, loadState, saveState, statePath } from '../store/state.js';
-import type { AuthorityRecord, CaKeyRecord, CaType, State } from '../store/state.js';
+import { CA_TYPES, KEYS_DIR, isInitialised, loadState, saveState, scheduleDamageError, statePath } from '../store/state.js';
+import type { AuthorityRecord, CaKeyRecord, CaType, LoadOptions, State } from '../store/state.js';
 import { certificateBody, checkRequest } from './request.js';
 import type { CertificateRequest } from './request.js';
 
@@ -204,38 +205,96 @@ export function issueCertificates(dataDir: string, requests: CertificateRequest[
   }, clock);
 }
 
-/** Applies due auto-rotation transitions; saves them when any happened. Call under the lock. */
+/** A private key file a state change stopped naming, and whether it is gone now. */
+export interface RemovedKeyFile {
+  fingerprint: string;
+  file: string;
+  removed: boolean;
+  error?: string;
+}
+
+/**
+ * Saves `after`, then removes the private key files `before` named and `after` does not (keys
+ * a rotation step retired). This order means a crash in between leaves an orphan file in keys/,
+ * never a state.json naming a key file that is gone. unlink is all that is done: overwriting
+ * first gives no guarantee on journalled or copy-on-write file systems and SSDs, and claiming
+ * it did would be a log that says more than happened. Call under the lock.
+ */
+function saveRetiring(dataDir: string, before: State, after: State): Record<CaType, RemovedKeyFile[]> {
+  saveState(dataDir, after);
+  const out = { user: [], host: [] } as Record<CaType, RemovedKeyFile[]>;
+  for (const t of CA_TYPES) {
+    for (const k of keyFilesDropped(before.authorities[t], after.authorities[t])) {
+      try {
+        fs.unlinkSync(path.join(dataDir, k.file));
+        out[t].push({ ...k, removed: true });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') out[t].push({ ...k, removed: true });
+        else out[t].push({ ...k, removed: false, error: fileError('cannot remove', k.file, err).message });
+      }
+    }
+  }
+  if (out.user.length + out.host.length > 0) fsyncDir(path.join(dataDir, KEYS_DIR));
+  return out;
+}
+
+type TypedStep = ScheduledStep & { type: CaType };
+
+/**
+ * Applies due auto-rotation transitions; saves them when any happened, removes the key files
+ * they retired, and appends one audit entry per step (what the clock changed, from and to).
+ * Call under the lock.
+ */
 function observeSchedules(dataDir: string, state: State, now: Date): State {
-  const advanced = advanceAll(state, now);
-  if (advanced !== state) saveState(dataDir, advanced);
+  const { state: advanced, steps } = advanceAll(state, now);
+  if (steps.length === 0) return state;
+  const removed = saveRetiring(dataDir, state, advanced);
+  for (const [i, s] of steps.entries()) {
+    const lastOfType = !steps.slice(i + 1).some((o) => o.type === s.type);
+    appendAudit(dataDir, {
+      command: 'auth rotate',
+      result: 'ok',
+      what: {
+        type: s.type,
+        from: s.from,
+        to: s.to,
+        mode: 'auto',
+        by: 'schedule',
+        dueAt: s.at.toISOString(),
+        signer: signingKeyRecord(s.after).fingerprint,
+        trusted: trustedKeyRecords(s.after).map((k) => k.fingerprint),
+        ...(lastOfType && removed[s.type].length > 0 ? { removedKeyFiles: removed[s.type] } : {}),
+      },
+    });
+  }
   return advanced;
 }
 
-function advanceAll(state: State, now: Date): State {
-  let changed = false;
+function advanceAll(state: State, now: Date): { state: State; steps: TypedStep[] } {
+  const steps: TypedStep[] = [];
   const authorities = { ...state.authorities };
   for (const t of CA_TYPES) {
-    const a = advanceBySchedule(state.authorities[t], now);
-    if (a !== state.authorities[t]) {
-      authorities[t] = a;
-      changed = true;
-    }
+    const a = scheduledAdvance(state.authorities[t], now);
+    authorities[t] = a.auth;
+    steps.push(...a.steps.map((s) => ({ ...s, type: t })));
   }
-  return changed ? { ...state, authorities } : state;
+  return { state: steps.length > 0 ? { ...state, authorities } : state, steps };
 }
 
 /**
  * The state as the clock says it is now. Read-only commands call this; a due auto-rotation
- * step is persisted when the data dir is writable, and is computed the same way when it is not.
+ * step is persisted (and audited) when the data dir is writable, and is computed the same way
+ * when it is not.
  */
-export function loadCurrentState(dataDir: string, clock: Clock = systemClock): State {
-  const state = loadState(dataDir);
+export function loadCurrentState(dataDir: string, clock: Clock = systemClock, opts: LoadOptions = {}): State {
+  const state = loadState(dataDir, opts);
   const now = clock();
-  if (advanceAll(state, now) === state) return state;
+  if (advanceAll(state, now).steps.length === 0) return state;
   try {
-    return withLock(dataDir, () => observeSchedules(dataDir, loadState(dataDir), now));
+    return withLock(dataDir, () => observeSchedules(dataDir, loadState(dataDir, opts), now));
   } catch (err) {
-    if (err instanceof TctlError && /permission denied|read-only/.test(err.message)) return advanceAll(state, now);
+    if (err instanceof TctlError && /permission denied|read-only/.test(err.message)) return advanceAll(state, now).state;
     throw err;
   }
 }
@@ -248,8 +307,13 @@ export type RotateAction =
 export function rotateAuthority(dataDir: string, caType: CaType, action: RotateAction, clock: Clock = systemClock): State {
   return withLock(dataDir, () => audited(dataDir, 'auth rotate', () => {
     const now = clock();
-    const state = observeSchedules(dataDir, loadState(dataDir), now);
+    const state = observeSchedules(dataDir, loadState(dataDir, { allowDamagedSchedule: true }), now);
     const auth = state.authorities[caType];
+    const damage = auth.rotation.damage;
+    // With a damaged schedule only the steps that end this CA's rotation run (see state.ts checkRotation).
+    const recovering = damage !== undefined && action.kind === 'manual' && recoveryPhases(auth.rotation.phase).includes(action.phase);
+    const refusal = scheduleDamageError(dataDir, state);
+    if (refusal && !recovering) throw refusal;
     // The new key file is written before state.json names it: a crash leaves an unused file, never a missing key.
     const newKey = () => createCaKey(dataDir, caType, action.keyType ?? auth.current.keyType, now);
     let next: AuthorityRecord;
@@ -263,11 +327,13 @@ export function rotateAuthority(dataDir: string, caType: CaType, action: RotateA
         action.gracePeriodSeconds === 0
           ? rotateNow(auth, { now, newKey })
           : moveToPhase(auth, 'init', { now, newKey, mode: 'auto', gracePeriodSeconds: action.gracePeriodSeconds });
+    } else if (recovering && auth.rotation.phase === 'standby') {
+      next = repairStandby(auth);
     } else {
       next = moveToPhase(auth, action.phase, { now, newKey, mode: 'manual', gracePeriodSeconds: action.gracePeriodSeconds });
     }
     const updated: State = { ...state, authorities: { ...state.authorities, [caType]: next } };
-    saveState(dataDir, updated);
+    const removed = saveRetiring(dataDir, state, updated)[caType];
     return {
       result: updated,
       what: {
@@ -275,8 +341,11 @@ export function rotateAuthority(dataDir: string, caType: CaType, action: RotateA
         from: auth.rotation.phase,
         to: next.rotation.phase,
         mode: action.kind,
+        by: 'operator',
         signer: signingKeyRecord(next).fingerprint,
         trusted: trustedKeyRecords(next).map((k) => k.fingerprint),
+        ...(damage ? { damagedSchedule: damage.problems } : {}),
+        ...(removed.length > 0 ? { removedKeyFiles: removed } : {}),
       },
     };
   }));

@@ -12,7 +12,7 @@ import { withLock } from '../store/lock.js';
 import { addRevocations, keySha256 } from '../store/revocations.js';
 import type { RevocationRecord } from '../store/revocations.js';
 import { CA_TYPES, loadState } from '../store/state.js';
-import type { CaKeyRecord, CaType, State } from '../store/state.js';
+import type { CaType, RetiredKeyRecord, State } from '../store/state.js';
 import type { Clock } from './authority.js';
 import { systemClock } from './authority.js';
 
@@ -23,7 +23,7 @@ export type RevokeTarget =
   | { by: 'public-key'; key: SshPublicKey };
 
 /** Every CA key this data dir has ever had, of both types: current, incoming and retired. */
-export function allCaKeys(state: State): Array<CaKeyRecord & { caType: CaType; status: 'current' | 'next' | 'retired' }> {
+export function allCaKeys(state: State): Array<RetiredKeyRecord & { caType: CaType; status: 'current' | 'next' | 'retired' }> {
   return CA_TYPES.flatMap((caType) => {
     const a = state.authorities[caType];
     return [

@@ -1,18 +1,41 @@
 // Rotation transitions as pure functions over one CA's record and the clock. Creating a key
-// file is the caller's job (passed in as newKey), so these functions never touch the disk.
+// file is the caller's job (passed in as newKey), and so is removing the private key files a
+// transition stops naming (keyFilesDropped lists them), so these functions never touch the disk.
+import type { DurationCap } from '../ca/duration.js';
 import { TctlError } from '../errors.js';
-import type { AuthorityRecord, CaKeyRecord } from '../store/state.js';
+import type { AuthorityRecord, CaKeyRecord, RetiredKeyRecord } from '../store/state.js';
 import { PHASE_TABLE } from './phases.js';
 import type { Phase } from './phases.js';
 
 /** Teleport's default grace period. */
 export const DEFAULT_GRACE_SECONDS = 30 * 3600;
+/**
+ * Longest --grace-period. Both keys are trusted for the whole grace period, so a longer one
+ * is a second permanent CA rather than a rotation; a year covers fleets re-signed by hand.
+ */
+export const GRACE_CAP: DurationCap = { seconds: 8760 * 3600, text: '8760h (1 year)' };
 
 /** Auto mode spends a third of the grace period in each phase, then completes. */
 const AUTO_SCHEDULE: Phase[] = ['init', 'update_clients', 'update_servers'];
 
 export function allowedNext(phase: Phase): Phase[] {
   return PHASE_TABLE[phase].next;
+}
+
+/**
+ * A key that is no longer trusted keeps its public half (inventory, KRL sections, naming the
+ * CA of old certificates) but not its private key file: nothing may sign with it again.
+ */
+export function retire(key: CaKeyRecord | RetiredKeyRecord): RetiredKeyRecord {
+  return { keyType: key.keyType, publicKey: key.publicKey, fingerprint: key.fingerprint, createdAt: key.createdAt };
+}
+
+/**
+ * Every transition also retires the private halves of keys retired by earlier releases, which
+ * kept the file: a data dir from before this rule is cleaned at its next rotation step.
+ */
+function withRetired(auth: AuthorityRecord, more: CaKeyRecord[] = []): RetiredKeyRecord[] {
+  return [...auth.retired, ...more].map(retire);
 }
 
 /**
@@ -26,20 +49,31 @@ export function moveToPhase(auth: AuthorityRecord, to: Phase, ctx: { now: Date; 
     throw new TctlError(`cannot move the rotation from "${from}" to "${to}"; from "${from}" the next phase is ${allowed}`);
   }
   const now = ctx.now.toISOString();
+  const grace = ctx.gracePeriodSeconds;
+  // Never record what the next load would refuse (state.ts checkRotation).
+  if (grace !== undefined && !(Number.isSafeInteger(grace) && grace >= 0 && grace <= GRACE_CAP.seconds)) {
+    throw new TctlError(`the grace period must be whole seconds up to ${GRACE_CAP.text}`);
+  }
   if (to === 'init') {
     return {
-      ...auth,
+      current: auth.current,
       next: ctx.newKey(),
+      retired: withRetired(auth),
       rotation: { phase: 'init', mode: ctx.mode, startedAt: now, phaseSince: now, gracePeriodSeconds: ctx.gracePeriodSeconds },
     };
   }
   if (to === 'standby') {
-    if (from === 'rollback') {
-      return { current: auth.current, retired: [...auth.retired, auth.next!], rotation: { phase: 'standby' } };
-    }
-    return { current: auth.next!, retired: [...auth.retired, auth.current], rotation: { phase: 'standby' } };
+    if (from === 'rollback') return { current: auth.current, retired: withRetired(auth, [auth.next!]), rotation: { phase: 'standby' } };
+    return { current: auth.next!, retired: withRetired(auth, [auth.current]), rotation: { phase: 'standby' } };
   }
-  return { ...auth, rotation: { ...auth.rotation, phase: to, mode: ctx.mode, phaseSince: now } };
+  // Spelled out rather than spread, so nothing but these fields (never a damaged marker) is carried on.
+  const r = auth.rotation;
+  return {
+    current: auth.current,
+    next: auth.next,
+    retired: withRetired(auth),
+    rotation: { phase: to, mode: ctx.mode, startedAt: r.startedAt, gracePeriodSeconds: r.gracePeriodSeconds, phaseSince: now },
+  };
 }
 
 /** Completes a rotation at once (grace period 0): the old key is untrusted immediately. */
@@ -49,35 +83,87 @@ export function rotateNow(auth: AuthorityRecord, ctx: { now: Date; newKey: () =>
       hint: 'finish it with --manual --phase=... or roll it back with --manual --phase=rollback',
     });
   }
-  return { current: ctx.newKey(), retired: [...auth.retired, auth.current], rotation: { phase: 'standby' } };
+  return { current: ctx.newKey(), retired: withRetired(auth, [auth.current]), rotation: { phase: 'standby' } };
+}
+
+/**
+ * The phases an operator may move a CA to while its stored schedule is damaged: only steps
+ * that end a rotation, and from standby a rewrite of the rotation record (see state.ts).
+ */
+export function recoveryPhases(phase: Phase): Phase[] {
+  if (phase === 'standby' || phase === 'rollback') return ['standby'];
+  if (phase === 'update_servers') return ['rollback', 'standby'];
+  return ['rollback'];
+}
+
+/** A standby CA whose stored rotation record was damaged, with the record rewritten clean. */
+export function repairStandby(auth: AuthorityRecord): AuthorityRecord {
+  return { current: auth.current, retired: withRetired(auth), rotation: { phase: 'standby' } };
+}
+
+/** The private key files `before` names and `after` does not: the caller removes them once `after` is saved. */
+export function keyFilesDropped(before: AuthorityRecord, after: AuthorityRecord): Array<{ fingerprint: string; file: string }> {
+  const named = (a: AuthorityRecord) => [a.current, a.next, ...a.retired].flatMap((k) => (k && 'file' in k && k.file ? [{ fingerprint: k.fingerprint, file: k.file }] : []));
+  const kept = new Set(named(after).map((k) => k.file));
+  return named(before).filter((k) => !kept.has(k.file));
 }
 
 /** When an auto rotation enters each scheduled phase, and when it completes. */
 export function autoSchedule(auth: AuthorityRecord): { phase: Phase; at: Date }[] {
   const r = auth.rotation;
-  if (r.mode !== 'auto' || r.startedAt === undefined || r.gracePeriodSeconds === undefined) return [];
+  // A damaged record has no schedule: the clock must never act on a value nobody could read.
+  if (r.damage || r.mode !== 'auto' || r.startedAt === undefined || r.gracePeriodSeconds === undefined) return [];
   const start = Date.parse(r.startedAt);
   const step = (r.gracePeriodSeconds * 1000) / AUTO_SCHEDULE.length;
+  if (!Number.isFinite(start) || !Number.isFinite(step)) return [];
   return [...AUTO_SCHEDULE.map((phase, i) => ({ phase, at: new Date(start + i * step) })), { phase: 'standby' as Phase, at: new Date(start + r.gracePeriodSeconds * 1000) }];
 }
 
+/** One transition the clock made. */
+export interface ScheduledStep {
+  from: Phase;
+  to: Phase;
+  /** when the schedule said it was due */
+  at: Date;
+  /** the record once this step is made */
+  after: AuthorityRecord;
+}
+
 /**
- * Applies the transitions an auto rotation's schedule says are due by now. There is no daemon:
- * every command calls this, so the state is always what the clock says.
+ * Applies every transition an auto rotation's schedule says is due by now, from whichever phase
+ * the record is in, and lists them (the caller audits each). There is no daemon: every command
+ * calls this, so the state is always what the clock says.
  */
-export function advanceBySchedule(auth: AuthorityRecord, now: Date): AuthorityRecord {
+export function scheduledAdvance(auth: AuthorityRecord, now: Date): { auth: AuthorityRecord; steps: ScheduledStep[] } {
+  const schedule = autoSchedule(auth);
+  // Only the steps after the phase the record is in: the ones before it are history.
+  const here = schedule.findIndex((s) => s.phase === auth.rotation.phase);
+  if (here < 0) return { auth, steps: [] };
   let cur = auth;
-  for (const step of autoSchedule(auth)) {
+  const steps: ScheduledStep[] = [];
+  for (const step of schedule.slice(here + 1)) {
     if (step.at > now) break;
-    if (cur.rotation.phase === step.phase || step.phase === 'init') continue;
-    if (!allowedNext(cur.rotation.phase).includes(step.phase)) break;
-    const next = cur.next!;
-    cur = moveToPhase(cur, step.phase, { now: step.at, mode: 'auto', newKey: () => next });
+    const from = cur.rotation.phase;
+    cur = moveToPhase(cur, step.phase, {
+      now: step.at,
+      mode: 'auto',
+      newKey: () => {
+        throw new Error('a scheduled step never creates a key');
+      },
+    });
+    steps.push({ from, to: step.phase, at: step.at, after: cur });
   }
-  return cur;
+  return { auth: cur, steps };
+}
+
+/** The record after every due scheduled transition (the same object when none is due). */
+export function advanceBySchedule(auth: AuthorityRecord, now: Date): AuthorityRecord {
+  return scheduledAdvance(auth, now).auth;
 }
 
 /** The next scheduled transition of an auto rotation, if any. */
 export function nextDue(auth: AuthorityRecord, now: Date): { phase: Phase; at: Date } | undefined {
-  return autoSchedule(auth).find((s) => s.at > now);
+  const schedule = autoSchedule(auth);
+  const here = schedule.findIndex((s) => s.phase === auth.rotation.phase);
+  return schedule.slice(here + 1).find((s) => s.at > now);
 }

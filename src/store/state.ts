@@ -7,6 +7,7 @@ import { KEY_TYPES, fingerprint, parsePublicKeyBlob } from '../ssh/keys.js';
 import type { KeyType } from '../ssh/keys.js';
 import { PHASES } from '../rotation/phases.js';
 import type { Phase } from '../rotation/phases.js';
+import { GRACE_CAP, recoveryPhases } from '../rotation/rotate.js';
 import { MAX_DATA_FILE_BYTES, fileError, readFileCapped, writeFileAtomic } from './files.js';
 
 export const STATE_VERSION = 1;
@@ -28,6 +29,12 @@ export interface CaKeyRecord {
   createdAt: string;
 }
 
+/**
+ * A key that is no longer trusted. Its private key file is removed when it is retired; records
+ * retired by earlier releases still name one until the next rotation step removes it.
+ */
+export type RetiredKeyRecord = Omit<CaKeyRecord, 'file'> & { file?: string };
+
 export interface RotationState {
   phase: Phase;
   mode?: 'auto' | 'manual';
@@ -35,6 +42,15 @@ export interface RotationState {
   gracePeriodSeconds?: number;
   /** when the current phase was entered */
   phaseSince?: string;
+  /** set on load when a stored schedule field is unreadable; never saved (see checkRotation) */
+  damage?: ScheduleDamage;
+}
+
+export interface ScheduleDamage {
+  /** each bad stored value, by name, e.g. "authorities.user.rotation.gracePeriodSeconds is not a valid duration" */
+  problems: string[];
+  /** the rotation object exactly as stored, written back unchanged if another CA's change saves the state */
+  stored: Record<string, unknown>;
 }
 
 export interface AuthorityRecord {
@@ -42,7 +58,7 @@ export interface AuthorityRecord {
   /** the incoming key while a rotation is under way */
   next?: CaKeyRecord;
   /** keys of completed rotations: no longer trusted, kept so old certs can still be identified */
-  retired: CaKeyRecord[];
+  retired: RetiredKeyRecord[];
   rotation: RotationState;
 }
 
@@ -69,11 +85,34 @@ function damaged(file: string, why: string): TctlError {
   });
 }
 
+export interface LoadOptions {
+  /**
+   * Return a state whose rotation schedule is damaged instead of refusing it. Only status (to
+   * show it) and the rotation steps that end a rotation (to recover) ask for this.
+   */
+  allowDamagedSchedule?: boolean;
+}
+
+/** The one error every other command gives for a damaged schedule: each bad value by name, and the way out. */
+export function scheduleDamageError(dataDir: string, state: State): TctlError | undefined {
+  const bad = CA_TYPES.filter((t) => state.authorities[t].rotation.damage);
+  if (bad.length === 0) return undefined;
+  const problems = bad.flatMap((t) => state.authorities[t].rotation.damage!.problems);
+  const ways = bad.map((t) => {
+    const phase = state.authorities[t].rotation.phase;
+    const steps = recoveryPhases(phase).map((p) => `"tctl auth rotate --type=${t} --manual --phase=${p}"`).join(' or ');
+    return `the ${t} CA (phase "${phase}") recovers with ${steps}`;
+  });
+  return new TctlError(`${statePath(dataDir)}: ${problems.join('; ')}`, {
+    hint: `the rotation schedule is ignored until then; ${ways.join('; ')} ("tctl status" shows the rotation)`,
+  });
+}
+
 export function isInitialised(dataDir: string): boolean {
   return fs.existsSync(statePath(dataDir));
 }
 
-export function loadState(dataDir: string): State {
+export function loadState(dataDir: string, opts: LoadOptions = {}): State {
   const file = statePath(dataDir);
   let text: string;
   try {
@@ -88,7 +127,59 @@ export function loadState(dataDir: string): State {
   } catch {
     throw damaged(file, text.length === 0 ? 'empty file' : 'not valid JSON');
   }
-  return checkState(file, raw);
+  const state = checkState(file, raw);
+  const damage = opts.allowDamagedSchedule ? undefined : scheduleDamageError(dataDir, state);
+  if (damage) throw damage;
+  return state;
+}
+
+// Times a rotation may name: ISO 8601 in UTC as toISOString writes it, 1970 to 9999, so every
+// sum of a start and a capped grace period is still a valid Date.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
+const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+
+function isStoredTime(v: unknown): v is string {
+  if (typeof v !== 'string' || !ISO_TIME.test(v)) return false;
+  const ms = Date.parse(v);
+  return Number.isFinite(ms) && ms >= 0 && ms <= MAX_TIME;
+}
+
+/**
+ * Validates a stored rotation by value. The phase decides which key signs and which keys are
+ * trusted, so an unknown phase is damage nothing can work around (restore a backup). The other
+ * fields only drive the automatic schedule: a bad one (null where JSON had no Infinity, a grace
+ * period past the cap, a time Date cannot hold) is dropped from the loaded record and named in
+ * `damage`. A damaged record has no schedule (autoSchedule ignores it), so the clock never
+ * advances, completes or retires anything on a value nobody could read; every command except
+ * status and the steps that end the rotation (recoveryPhases) refuses with the named values.
+ * Those steps write a clean record; the stored object is kept verbatim until then.
+ */
+function checkRotation(rot: Record<string, unknown>, where: string): RotationState {
+  const phase = rot.phase as Phase;
+  const problems: string[] = [];
+  const out: RotationState = { phase };
+  if (rot.mode !== undefined) {
+    if (rot.mode === 'auto' || rot.mode === 'manual') out.mode = rot.mode;
+    else problems.push(`${where}.mode is not "auto" or "manual"`);
+  }
+  for (const k of ['startedAt', 'phaseSince'] as const) {
+    if (rot[k] === undefined) continue;
+    if (isStoredTime(rot[k])) out[k] = rot[k];
+    else problems.push(`${where}.${k} is not a valid time: an ISO 8601 UTC time between 1970 and 9999`);
+  }
+  const grace = rot.gracePeriodSeconds;
+  if (grace !== undefined) {
+    if (typeof grace === 'number' && Number.isSafeInteger(grace) && grace >= 0 && grace <= GRACE_CAP.seconds) out.gracePeriodSeconds = grace;
+    else problems.push(`${where}.gracePeriodSeconds is not a valid duration: whole seconds up to ${GRACE_CAP.text}`);
+  }
+  // An auto rotation without a readable start or grace period has no schedule: say so rather than stall or jump.
+  if (phase !== 'standby' && out.mode === 'auto') {
+    if (rot.startedAt === undefined) problems.push(`${where}.startedAt is missing from an auto rotation`);
+    if (grace === undefined) problems.push(`${where}.gracePeriodSeconds is missing from an auto rotation`);
+    else if (out.gracePeriodSeconds === 0) problems.push(`${where}.gracePeriodSeconds is 0 in an auto rotation`);
+  }
+  if (problems.length > 0) out.damage = { problems, stored: rot };
+  return out;
 }
 
 function checkState(file: string, raw: unknown): State {
@@ -101,7 +192,7 @@ function checkState(file: string, raw: unknown): State {
     if (typeof v !== 'string' || v === '') throw damaged(file, `${what}.${k} is missing`);
     return v;
   };
-  const key = (v: unknown, what: string): CaKeyRecord => {
+  const key = (v: unknown, what: string, retired = false): CaKeyRecord => {
     const o = obj(v, what);
     const keyType = str(o, 'keyType', what);
     if (!(KEY_TYPES as readonly string[]).includes(keyType)) throw damaged(file, `${what}.keyType "${keyType}" is unknown`);
@@ -109,10 +200,11 @@ function checkState(file: string, raw: unknown): State {
       keyType: keyType as KeyType,
       publicKey: str(o, 'publicKey', what),
       fingerprint: str(o, 'fingerprint', what),
-      file: str(o, 'file', what),
+      // A retired key's private half is removed (rotate.ts retire), so its record names no file.
+      file: retired && o.file === undefined ? undefined : str(o, 'file', what),
       createdAt: str(o, 'createdAt', what),
     };
-    if (path.isAbsolute(rec.file) || rec.file.split(/[\\/]/).includes('..')) throw damaged(file, `${what}.file points outside the data dir`);
+    if (rec.file !== undefined && (path.isAbsolute(rec.file) || rec.file.split(/[\\/]/).includes('..'))) throw damaged(file, `${what}.file points outside the data dir`);
     // What exports print comes from here, so it must be the key its fingerprint names.
     const blob = Buffer.from(rec.publicKey, 'base64');
     try {
@@ -121,7 +213,8 @@ function checkState(file: string, raw: unknown): State {
       throw damaged(file, `${what}.publicKey is not a valid public key`);
     }
     if (fingerprint(blob) !== rec.fingerprint) throw damaged(file, `${what}.publicKey does not match its fingerprint`);
-    return rec;
+    if (rec.file === undefined) delete rec.file;
+    return rec as CaKeyRecord;
   };
   const root = obj(raw, 'state');
   if (root.version !== STATE_VERSION) {
@@ -139,8 +232,8 @@ function checkState(file: string, raw: unknown): State {
     authorities[t] = {
       current: key(a.current, `authorities.${t}.current`),
       next: a.next === undefined ? undefined : key(a.next, `authorities.${t}.next`),
-      retired: a.retired.map((r, i) => key(r, `authorities.${t}.retired[${i}]`)),
-      rotation: rot as unknown as RotationState,
+      retired: a.retired.map((r, i) => key(r, `authorities.${t}.retired[${i}]`, true) as RetiredKeyRecord),
+      rotation: checkRotation(rot, `authorities.${t}.rotation`),
     };
     if (authorities[t].rotation.phase !== 'standby' && !authorities[t].next) throw damaged(file, `authorities.${t} is rotating but has no next key`);
   }
@@ -153,5 +246,14 @@ function checkState(file: string, raw: unknown): State {
 }
 
 export function saveState(dataDir: string, state: State): void {
-  writeFileAtomic(statePath(dataDir), JSON.stringify(state, null, 2) + '\n', { mode: 0o600, overwrite: true });
+  // A damaged rotation record is written back exactly as it was read: only its own recovery step rewrites it.
+  const authorities = Object.fromEntries(
+    CA_TYPES.map((t) => {
+      const { rotation, ...rest } = state.authorities[t];
+      const { damage, ...clean } = rotation;
+      return [t, { ...rest, rotation: damage ? damage.stored : clean }];
+    }),
+  );
+  const stored = { ...state, authorities };
+  writeFileAtomic(statePath(dataDir), JSON.stringify(stored, null, 2) + '\n', { mode: 0o600, overwrite: true });
 }

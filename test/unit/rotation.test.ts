@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { signingKeyRecord, trustedKeyRecords } from '../../src/ca/authority.js';
 import { PHASES, PHASE_TABLE } from '../../src/rotation/phases.js';
 import type { Phase } from '../../src/rotation/phases.js';
-import { advanceBySchedule, moveToPhase, nextDue, rotateNow } from '../../src/rotation/rotate.js';
+import { advanceBySchedule, keyFilesDropped, moveToPhase, nextDue, recoveryPhases, rotateNow, scheduledAdvance } from '../../src/rotation/rotate.js';
 import type { AuthorityRecord, CaKeyRecord } from '../../src/store/state.js';
 
 const key = (name: string): CaKeyRecord => ({ keyType: 'ed25519', publicKey: name, fingerprint: `SHA256:${name}`, file: `keys/${name}.pem`, createdAt: '2026-01-01T00:00:00Z' });
@@ -13,7 +13,7 @@ const standby: AuthorityRecord = { current: OLD, retired: [], rotation: { phase:
 const t0 = new Date('2026-11-25T00:00:00Z');
 const at = (h: number) => new Date(t0.getTime() + h * 3600_000);
 const manual = (a: AuthorityRecord, to: Phase) => moveToPhase(a, to, { now: t0, newKey: () => NEW, mode: 'manual' });
-const fps = (keys: CaKeyRecord[]) => keys.map((k) => k.fingerprint.slice(7));
+const fps = (keys: Array<{ fingerprint: string }>) => keys.map((k) => k.fingerprint.slice(7));
 
 test('the phase table: who signs and who is trusted', () => {
   const init = manual(standby, 'init');
@@ -94,4 +94,68 @@ test('grace period 0 completes at once; a second rotation cannot start mid-rotat
   assert.deepEqual(fps(trustedKeyRecords(done)), ['new']);
   assert.equal(signingKeyRecord(done), NEW);
   assert.throws(() => rotateNow(manual(standby, 'init'), { now: t0, newKey: () => NEW }), /already in progress/);
+});
+
+const autoAt = (phase: Phase): AuthorityRecord => {
+  let a = moveToPhase(standby, 'init', { now: t0, newKey: () => NEW, mode: 'auto', gracePeriodSeconds: 30 * 3600 });
+  for (const p of ['update_clients', 'update_servers'] as Phase[]) {
+    if (a.rotation.phase === phase) break;
+    a = moveToPhase(a, p, { now: at(p === 'update_clients' ? 10 : 20), newKey: () => NEW, mode: 'auto' });
+  }
+  return a;
+};
+
+test('the clock carries a rotation through every due phase, whichever phase it first sees', () => {
+  const order: Phase[] = ['init', 'update_clients', 'update_servers', 'standby'];
+  const dueAt: Record<string, number> = { update_clients: 10, update_servers: 20, standby: 30 };
+  for (const first of ['init', 'update_clients', 'update_servers'] as Phase[]) {
+    const rec = autoAt(first);
+    assert.equal(rec.rotation.phase, first);
+    // Every observation time from the phase's own start to past the end of the grace period.
+    for (let h = 0; h <= 40; h += 0.5) {
+      const { auth, steps } = scheduledAdvance(rec, at(h));
+      const expected = order.slice(order.indexOf(first) + 1).filter((p) => dueAt[p]! <= h);
+      assert.deepEqual(steps.map((s) => s.to), expected, `first seen in ${first} at +${h}h`);
+      assert.equal(auth.rotation.phase, expected.at(-1) ?? first);
+      let from = first;
+      for (const s of steps) {
+        assert.equal(s.from, from);
+        assert.equal(s.at.getTime(), at(dueAt[s.to]!).getTime(), 'each step is dated when it was due');
+        from = s.to;
+      }
+      if (auth.rotation.phase === 'standby') {
+        assert.equal(signingKeyRecord(auth), NEW);
+        assert.deepEqual(fps(auth.retired), ['old']);
+        assert.equal('file' in auth.retired[0]!, false, 'the retired key names no private key file');
+        assert.deepEqual(keyFilesDropped(rec, auth), [{ fingerprint: OLD.fingerprint, file: OLD.file }]);
+      } else {
+        assert.deepEqual(keyFilesDropped(rec, auth), []);
+      }
+    }
+  }
+});
+
+test('retired keys keep their public half only; older records lose their file at the next step', () => {
+  const legacy: AuthorityRecord = { ...standby, retired: [key('ancient')] };
+  const init = manual(legacy, 'init');
+  assert.deepEqual(init.retired, [{ keyType: 'ed25519', publicKey: 'ancient', fingerprint: 'SHA256:ancient', createdAt: '2026-01-01T00:00:00Z' }]);
+  assert.deepEqual(keyFilesDropped(legacy, init), [{ fingerprint: 'SHA256:ancient', file: 'keys/ancient.pem' }]);
+  const rolledBack = manual(manual(init, 'rollback'), 'standby');
+  assert.deepEqual(keyFilesDropped(init, rolledBack), [{ fingerprint: NEW.fingerprint, file: NEW.file }], 'the rolled-back key file goes');
+  assert.equal(signingKeyRecord(rolledBack).file, OLD.file, 'the key that stays keeps its file');
+  const now = rotateNow(legacy, { now: t0, newKey: () => NEW });
+  assert.deepEqual(keyFilesDropped(legacy, now).map((k) => k.file).sort(), ['keys/ancient.pem', 'keys/old.pem']);
+});
+
+test('a damaged schedule never advances; recovery steps end the rotation', () => {
+  const damagedInit = { ...autoAt('init'), rotation: { ...autoAt('init').rotation, damage: { problems: ['x'], stored: {} } } };
+  assert.equal(advanceBySchedule(damagedInit, at(1000)), damagedInit);
+  assert.equal(nextDue(damagedInit, at(0)), undefined);
+  assert.deepEqual(recoveryPhases('init'), ['rollback']);
+  assert.deepEqual(recoveryPhases('update_clients'), ['rollback']);
+  assert.deepEqual(recoveryPhases('update_servers'), ['rollback', 'standby']);
+  assert.deepEqual(recoveryPhases('rollback'), ['standby']);
+  const rb = manual(damagedInit, 'rollback');
+  assert.equal(rb.rotation.damage, undefined, 'the recovered record is clean');
+  assert.equal(signingKeyRecord(rb), OLD);
 });

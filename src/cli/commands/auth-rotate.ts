@@ -4,7 +4,7 @@ import { parseDuration } from '../../ca/duration.js';
 import { TctlError, UsageError, oneOf } from '../../errors.js';
 import { PHASES } from '../../rotation/phases.js';
 import type { Phase } from '../../rotation/phases.js';
-import { DEFAULT_GRACE_SECONDS, autoSchedule } from '../../rotation/rotate.js';
+import { DEFAULT_GRACE_SECONDS, GRACE_CAP, autoSchedule } from '../../rotation/rotate.js';
 import { KEY_TYPES } from '../../ssh/keys.js';
 import type { CaType } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
@@ -39,7 +39,8 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
   }
   const { dataDir } = await resolveContext(opts);
   const types = await chooseTypes(opts.type);
-  const state = loadCurrentState(dataDir);
+  // rotateAuthority decides whether a damaged schedule allows this step; here it only picks the warning.
+  const state = loadCurrentState(dataDir, undefined, { allowDamagedSchedule: true });
 
   for (const caType of types) {
     const from = state.authorities[caType].rotation.phase;
@@ -61,7 +62,7 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
 function parseGrace(text: string): number {
   // 0 is meaningful here (complete at once), unlike a certificate ttl.
   if (/^0+[smhd]?$/.test(text)) return 0;
-  return parseDuration('--grace-period', text);
+  return parseDuration('--grace-period', text, GRACE_CAP);
 }
 
 async function chooseTypes(type: string | undefined): Promise<CaType[]> {
@@ -113,6 +114,7 @@ export function nextSteps(caType: CaType, phase: Phase, from: Phase, action: Rot
   else if (phase === 'update_clients') lines.push(`  1. new certificates are signed by the new key; ${resign}`, `  2. then: tctl auth rotate --type=${caType} --manual --phase=update_servers`);
   else if (phase === 'update_servers') lines.push(`  1. finish: ${resign}`, `  2. then complete: tctl auth rotate --type=${caType} --manual --phase=standby`);
   else if (phase === 'rollback') lines.push(`  1. the old key signs again; ${resign} for anything signed by the new key`, `  2. then: tctl auth rotate --type=${caType} --manual --phase=standby`);
+  else if (from === 'standby') lines.push('  1. the damaged rotation record is rewritten; no key changed and nothing needs to be pushed');
   else if (from === 'rollback') lines.push(`  1. the rollback is complete; ${push} (only the old key is listed now)`);
   else lines.push(`  1. the rotation is complete; ${push} (only the new key is listed now)`, action.kind === 'auto' ? `  2. ${resign}` : '  2. certificates signed by the old key are no longer trusted once step 1 is done');
   return lines.join('\n');

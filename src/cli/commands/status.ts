@@ -2,7 +2,7 @@ import { checkTrustedKeys, loadCurrentState, signingKeyRecord, trustedKeyRecords
 import { formatDuration } from '../../ca/duration.js';
 import { PHASE_TABLE } from '../../rotation/phases.js';
 import { nextDue } from '../../rotation/rotate.js';
-import { CA_TYPES } from '../../store/state.js';
+import { CA_TYPES, scheduleDamageError } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
@@ -14,7 +14,7 @@ export interface StatusOptions extends GlobalOptions {
 export async function status(opts: StatusOptions): Promise<void> {
   const { dataDir } = await resolveContext(opts);
   const now = new Date();
-  const state = loadCurrentState(dataDir, () => now);
+  const state = loadCurrentState(dataDir, () => now, { allowDamagedSchedule: true });
   // "Ready" means able to sign: scripts poll status, so a damaged key must fail it.
   checkTrustedKeys(dataDir, state);
   const authorities = Object.fromEntries(
@@ -37,6 +37,7 @@ export async function status(opts: StatusOptions): Promise<void> {
             nextPhase: due?.phase ?? null,
             nextPhaseAt: due?.at.toISOString() ?? null,
             todo: PHASE_TABLE[r.phase].todo,
+            damaged: r.damage?.problems ?? null,
           },
         },
       ];
@@ -44,6 +45,8 @@ export async function status(opts: StatusOptions): Promise<void> {
   );
   if (opts.json) {
     stdout(JSON.stringify({ clusterName: state.clusterName, dataDir, authorities }, null, 2));
+    const damage = scheduleDamageError(dataDir, state);
+    if (damage) throw damage;
     return;
   }
   const rows = [`Cluster   ${state.clusterName}`, `Data dir  ${dataDir}`];
@@ -54,7 +57,9 @@ export async function status(opts: StatusOptions): Promise<void> {
       rows.push(`          ${extra.keyType.padEnd(8)} ${extra.fingerprint}  (also trusted)`);
     }
     const r = a.rotation;
-    if (r.phase === 'standby') {
+    if (r.damaged) {
+      rows.push(`          rotation: ${r.phase}, schedule DAMAGED (ignored): ${r.damaged.join('; ')}`);
+    } else if (r.phase === 'standby') {
       rows.push('          rotation: standby');
     } else {
       rows.push(`          rotation: ${r.phase} (${r.mode}), started ${r.startedAt}${r.gracePeriod ? `, grace period ${r.gracePeriod}` : ''}`);
@@ -63,4 +68,7 @@ export async function status(opts: StatusOptions): Promise<void> {
     }
   }
   stdout(rows.join('\n'));
+  // Shown above, and still a failure: scripts poll status to know the CA can sign, and it cannot.
+  const damage = scheduleDamageError(dataDir, state);
+  if (damage) throw damage;
 }

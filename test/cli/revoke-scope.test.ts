@@ -180,3 +180,19 @@ test('revoked public keys and key ids are refused in single and batch signing; s
   assert.equal(queryKrl(cwd, 'r.krl', 'gina2-cert.pub'), 'ok');
   assert.equal(queryKrl(cwd, 'r.krl', 'frank-cert.pub'), 'REVOKED');
 });
+
+test('a serial counter rolled back behind a revoked serial: signing is refused, not born revoked', () => {
+  const { run, cwd, dataDir } = initialisedCa();
+  okRun(run(['auth', 'sign', '--user=a']), 'sign a');
+  okRun(run(['auth', 'sign', '--user=b']), 'sign b');
+  okRun(run(['auth', 'revoke', '--serial=2']), 'revoke serial 2');
+  // A data dir restored from a backup taken after serial 1 was issued.
+  fs.writeFileSync(path.join(dataDir, 'serial'), '1\n');
+  const r = run(['auth', 'sign', '--user=c']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^tctl: error: serial 2 of CA SHA256:\S+ is already revoked \(revoked [^)]+\): the serial counter is behind the revocation list\ntctl: hint: /);
+  assert.ok(!fs.existsSync(path.join(cwd, 'c-cert.pub')));
+  // The refused serial is spent; the next one is fresh.
+  okRun(run(['auth', 'sign', '--user=c']), 'sign c');
+  assert.match(openssh('ssh-keygen', ['-L', '-f', path.join(cwd, 'c-cert.pub')]).stdout, /Serial: 3\n/);
+});

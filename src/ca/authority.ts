@@ -20,6 +20,7 @@ import { withLock } from '../store/lock.js';
 import { CA_TYPES, KEYS_DIR, isInitialised, loadState, saveState, scheduleDamageError, statePath } from '../store/state.js';
 import type { AuthorityRecord, CaKeyRecord, CaType, LoadOptions, State } from '../store/state.js';
 import { certificateBody, checkRequest } from './request.js';
+import { checkNotRevoked, revocationIndex } from './revocation.js';
 import type { CertificateRequest } from './request.js';
 
 export type Clock = () => Date;
@@ -131,6 +132,7 @@ export function withSigningSession<T>(
     audited(dataDir, 'auth sign', () => {
       const now = clock();
       const state = observeSchedules(dataDir, loadState(dataDir), now);
+      const revoked = revocationIndex(dataDir);
       const keys = new Map<CaType, { record: CaKeyRecord; signer: SshSigner }>();
       const signerFor = (t: CaType) => {
         let s = keys.get(t);
@@ -159,6 +161,7 @@ export function withSigningSession<T>(
         sign(request) {
           if (serial >= first + BigInt(count)) throw new Error('signing session: more certificates than reserved serials');
           const signer = signerFor(request.type);
+          checkNotRevoked(revoked, request, { serial, caFingerprint: signer.record.fingerprint });
           const body = certificateBody(request, { clusterName: state.clusterName, serial: serial++, now, nonce: nonce() });
           const certificate = signCertificate(body, signer.signer);
           const record: IssuanceRecord = {

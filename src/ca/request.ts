@@ -1,6 +1,5 @@
 // A certificate request, checked in one place before a serial is allocated or a file touched.
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
 import { UsageError } from '../errors.js';
 import { FOREVER } from '../ssh/certificate.js';
 import type { CertificateBody, CertOption, CertType } from '../ssh/certificate.js';
@@ -8,7 +7,8 @@ import type { SshPublicKey } from '../ssh/keys.js';
 import { formatDuration } from './duration.js';
 import { hostExtensions, userExtensions } from './extensions.js';
 import type { Compat } from './extensions.js';
-import { checkHostPrincipals, checkUserPrincipal, checkUserPrincipals } from './principals.js';
+import { checkHostPrincipal, checkHostPrincipals, checkUserPrincipal, checkUserPrincipals } from './principals.js';
+import { checkSourceAddresses } from './source-address.js';
 
 /** Clock skew allowance: certificates are valid from one minute before they are signed (as Teleport does). */
 export const BACKDATE_SECONDS = 60;
@@ -37,31 +37,24 @@ export function checkRequest<T extends RequestFields>(req: T): T {
   const out = { ...req };
   if (req.type === 'host') {
     out.principals = checkHostPrincipals(req.principals);
+    // The key id (and so the default file name) is the first host name, spelled as its principal.
+    out.keyId = checkHostPrincipal(req.keyId);
     if (req.forceCommand !== undefined || req.sourceAddress !== undefined) {
       throw new UsageError('--force-command and --source-address apply to user certificates only');
     }
   } else {
-    checkUserPrincipal('user name', req.keyId);
+    out.keyId = checkUserPrincipal('user name', req.keyId);
     out.principals = checkUserPrincipals(req.principals);
     if (req.forceCommand !== undefined) {
       if (req.forceCommand === '') throw new UsageError('--force-command is empty');
       if (/[\u0000\n\r]/.test(req.forceCommand)) throw new UsageError('--force-command must be a single line');
     }
-    if (req.sourceAddress !== undefined) out.sourceAddress = req.sourceAddress.map(checkCidr);
+    if (req.sourceAddress !== undefined) out.sourceAddress = checkSourceAddresses(req.sourceAddress);
   }
   if (req.ttlSeconds !== undefined && req.ttlSeconds > MAX_TTL_SECONDS) {
     throw new UsageError(`--ttl ${formatDuration(req.ttlSeconds)} is longer than the maximum of 87600h (10 years)`);
   }
   return out;
-}
-
-function checkCidr(entry: string): string {
-  const [addr, bits, extra] = entry.split('/');
-  const family = isIP(addr ?? '');
-  const max = family === 4 ? 32 : 128;
-  const ok = family !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max));
-  if (!ok) throw new UsageError(`invalid --source-address entry "${entry}"`, 'give IP addresses or CIDR blocks, e.g. 10.0.0.0/8,192.168.1.7');
-  return entry;
 }
 
 /** The unsigned certificate for a checked request. */

@@ -9,7 +9,7 @@ import type { SshPublicKey } from '../ssh/keys.js';
 import { audited } from '../store/audit.js';
 import { readIssuance } from '../store/issuance.js';
 import { withLock } from '../store/lock.js';
-import { addRevocations, keySha256 } from '../store/revocations.js';
+import { RevocationIndex, addRevocations, keySha256, readRevocations } from '../store/revocations.js';
 import type { RevocationRecord } from '../store/revocations.js';
 import { CA_TYPES, loadState } from '../store/state.js';
 import type { CaType, RetiredKeyRecord, State } from '../store/state.js';
@@ -18,7 +18,7 @@ import { systemClock } from './authority.js';
 
 export type RevokeTarget =
   | { by: 'serial'; serial: bigint }
-  | { by: 'key-id'; keyId: string }
+  | { by: 'key-id'; keyId: string; caType?: CaType }
   | { by: 'cert'; cert: Certificate; file: string }
   | { by: 'public-key'; key: SshPublicKey };
 
@@ -34,22 +34,44 @@ export function allCaKeys(state: State): Array<RetiredKeyRecord & { caType: CaTy
   });
 }
 
-function resolve(dataDir: string, state: State, target: RevokeTarget, now: Date, reason?: string): RevocationRecord {
+/** What revoke() did: the record, whether it is new, and whether a key id was revoked before any certificate had it. */
+export interface RevokeResult {
+  record: RevocationRecord;
+  added: boolean;
+  neverIssued?: boolean;
+}
+
+/**
+ * A key id names certificates of one CA. Without --type it is the CA the issuance log shows it
+ * under; a key id seen under both, or under neither, needs --type.
+ */
+function keyIdCaType(dataDir: string, keyId: string, given: CaType | undefined): { caType: CaType; neverIssued: boolean } {
+  const seen = new Set<CaType>();
+  for (const r of readIssuance(dataDir)) if (r.keyId === keyId) seen.add(r.type);
+  if (given !== undefined) return { caType: given, neverIssued: !seen.has(given) };
+  if (seen.size === 1) return { caType: [...seen][0]!, neverIssued: false };
+  if (seen.size === 0) {
+    throw new TctlError(`no certificate with key id "${keyId}" is in this CA's issuance log`, {
+      hint: 'list issued certificates with "tctl auth ls"; to refuse the key id before it is ever issued, give --type=user or --type=host',
+    });
+  }
+  throw new UsageError(`key id "${keyId}" was issued by both the user and the host CA; say which with --type=user or --type=host`);
+}
+
+function resolve(dataDir: string, state: State, target: RevokeTarget, now: Date, reason?: string): { record: RevocationRecord; neverIssued?: boolean } {
   const revokedAt = now.toISOString();
   const base = reason === undefined ? { revokedAt } : { revokedAt, reason };
   switch (target.by) {
     case 'serial': {
       const wanted = target.serial.toString();
       for (const r of readIssuance(dataDir)) {
-        if (r.serial === wanted) return { kind: 'serial', serial: wanted, caFingerprint: r.caFingerprint, ...base };
+        if (r.serial === wanted) return { record: { kind: 'serial', serial: wanted, caFingerprint: r.caFingerprint, ...base } };
       }
       throw new TctlError(`serial ${wanted} is not in this CA's issuance log`, { hint: 'list issued certificates with "tctl auth ls"' });
     }
     case 'key-id': {
-      for (const r of readIssuance(dataDir)) {
-        if (r.keyId === target.keyId) return { kind: 'key-id', keyId: target.keyId, ...base };
-      }
-      throw new TctlError(`no certificate with key id "${target.keyId}" is in this CA's issuance log`, { hint: 'list issued certificates with "tctl auth ls"' });
+      const { caType, neverIssued } = keyIdCaType(dataDir, target.keyId, target.caType);
+      return { record: { kind: 'key-id', keyId: target.keyId, caType, ...base }, neverIssued };
     }
     case 'cert': {
       const ca = fingerprint(target.cert.signatureKey);
@@ -60,41 +82,46 @@ function resolve(dataDir: string, state: State, target: RevokeTarget, now: Date,
       if (target.cert.serial === 0n) {
         throw new TctlError(`${target.file} has serial 0, which a KRL cannot revoke by serial`, { hint: 'revoke it with --key-id or --public-key' });
       }
-      return { kind: 'serial', serial: target.cert.serial.toString(), caFingerprint: ca, ...base };
+      return { record: { kind: 'serial', serial: target.cert.serial.toString(), caFingerprint: ca, ...base } };
     }
     case 'public-key':
-      return { kind: 'key', keySha256: keySha256(target.key.blob), keyFingerprint: fingerprint(target.key.blob), ...base };
+      return { record: { kind: 'key', keySha256: keySha256(target.key.blob), keyFingerprint: fingerprint(target.key.blob), ...base } };
   }
 }
 
-/** Records a revocation under the lock; revoking the same thing twice records it once. */
-export function revoke(dataDir: string, target: RevokeTarget, opts: { reason?: string; clock?: Clock } = {}): { record: RevocationRecord; added: boolean } {
+/** Records a revocation under the lock; revoking what is already revoked (also by an older, wider record) records nothing. */
+export function revoke(dataDir: string, target: RevokeTarget, opts: { reason?: string; clock?: Clock } = {}): RevokeResult {
   const now = (opts.clock ?? systemClock)();
   return withLock(dataDir, () =>
     audited(dataDir, 'auth revoke', () => {
       const state = loadState(dataDir);
-      const record = resolve(dataDir, state, target, now, opts.reason);
-      const added = addRevocations(dataDir, [record]).length === 1;
-      return { result: { record, added }, what: { ...record, added } };
+      const { record, neverIssued } = resolve(dataDir, state, target, now, opts.reason);
+      const covered = record.kind === 'key-id' && new RevocationIndex(readRevocations(dataDir)).isKeyIdRevoked(record.keyId, record.caType!);
+      const added = !covered && addRevocations(dataDir, [record]).length === 1;
+      const result: RevokeResult = neverIssued ? { record, added, neverIssued } : { record, added };
+      return { result, what: { ...record, added } };
     }),
   );
 }
 
 /**
  * The KRL for every revocation: serials under the CA key that signed them, key ids under every
- * CA key we have had (so they survive a rotation), revoked keys by SHA-256.
+ * key their CA has had (so they survive a rotation), revoked keys by SHA-256.
  */
 export function buildKrl(state: State, revocations: RevocationRecord[], now: Date): Buffer {
   const keys = allCaKeys(state);
-  const keyIds = revocations.filter((r) => r.kind === 'key-id').map((r) => r.keyId);
+  const keyIds = (caType: CaType) =>
+    revocations.flatMap((r) => (r.kind === 'key-id' && (r.caType === undefined || r.caType === caType) ? [r.keyId] : []));
   const sections: KrlCertificateSection[] = [];
   const seen = new Set<string>();
   for (const k of keys) {
     if (seen.has(k.fingerprint)) continue;
     seen.add(k.fingerprint);
     const serials = revocations.filter((r) => r.kind === 'serial' && r.caFingerprint === k.fingerprint).map((r) => BigInt((r as { serial: string }).serial));
-    if (serials.length === 0 && keyIds.length === 0) continue;
-    sections.push({ caKey: Buffer.from(k.publicKey, 'base64'), serials, keyIds });
+    // A key shared by both CAs (an imported setup) carries the key ids of both.
+    const ids = [...new Set(keys.filter((o) => o.fingerprint === k.fingerprint).flatMap((o) => keyIds(o.caType)))];
+    if (serials.length === 0 && ids.length === 0) continue;
+    sections.push({ caKey: Buffer.from(k.publicKey, 'base64'), serials, keyIds: ids });
   }
   return encodeKrl({
     version: BigInt(revocations.length),
@@ -103,6 +130,51 @@ export function buildKrl(state: State, revocations: RevocationRecord[], now: Dat
     certificates: sections,
     revokedKeySha256: revocations.filter((r) => r.kind === 'key').map((r) => Buffer.from(r.keySha256, 'base64')),
   });
+}
+
+function revokedWhen(r: RevocationRecord): string {
+  return `revoked ${r.revokedAt}${r.reason === undefined ? '' : `, reason ${JSON.stringify(r.reason)}`}`;
+}
+
+/** What a new certificate would be: enough to tell whether any revocation already covers it. */
+export interface PlannedCertificate {
+  type: CaType;
+  keyId: string;
+  publicKey: SshPublicKey;
+}
+
+/**
+ * Refuses to sign a certificate that the KRL would already revoke: by its key id (for its CA),
+ * by its public key, or (when known) by its serial under the signing key.
+ */
+export function checkNotRevoked(index: RevocationIndex, cert: PlannedCertificate, issued?: { serial: bigint; caFingerprint: string }): void {
+  const byKeyId = index.keyIdRevocation(cert.keyId, cert.type);
+  if (byKeyId) {
+    const scope = byKeyId.kind === 'key-id' && byKeyId.caType === undefined ? 'for both CAs' : `for the ${cert.type} CA`;
+    throw new TctlError(`key id "${cert.keyId}" is revoked ${scope} (${revokedWhen(byKeyId)}); a certificate for it would be revoked already`, {
+      hint:
+        cert.type === 'user'
+          ? `sign under another key id with the same logins, e.g. --user=${cert.keyId}-2 --principals=${cert.keyId}`
+          : 'put another of the host\'s names first in --host (the first name is the key id)',
+    });
+  }
+  const byKey = index.keyRevocation(cert.publicKey.blob);
+  if (byKey) {
+    throw new TctlError(`public key ${fingerprint(cert.publicKey.blob)} is revoked (${revokedWhen(byKey)}); a certificate for it would be revoked already`, {
+      hint: 'generate a new key pair and sign its public key',
+    });
+  }
+  const bySerial = issued && index.serialRevocation(issued.serial.toString(), issued.caFingerprint);
+  if (bySerial) {
+    throw new TctlError(`serial ${issued!.serial} of CA ${issued!.caFingerprint} is already revoked (${revokedWhen(bySerial)}): the serial counter is behind the revocation list`, {
+      hint: 'the data dir was probably restored from an old backup; restore the newest one',
+    });
+  }
+}
+
+/** The revocations of a data dir, read once for a whole signing. */
+export function revocationIndex(dataDir: string): RevocationIndex {
+  return new RevocationIndex(readRevocations(dataDir));
 }
 
 export function parseSerial(text: string): bigint {

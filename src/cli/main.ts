@@ -226,7 +226,8 @@ export function buildProgram(): Command {
   globals(auth.command('revoke'))
     .description('revoke a certificate (by serial, key id or file) or a public key; deploy with "auth export --type=krl"')
     .option('--serial <n>', 'a serial from "tctl auth ls" or ssh-keygen -L')
-    .option('--key-id <id>', 'every certificate with this key id')
+    .option('--key-id <id>', 'every certificate with this key id from one CA (tctl refuses to sign it again)')
+    .option('--type <type>', 'with --key-id: user or host; needed when the issuance log has the key id under both CAs, or not at all')
     .option('--cert <file>', 'a certificate this CA signed')
     .option('--public-key <file>', 'a public key, and with it every certificate for it')
     .option('--reason <text>', 'why, for the record')
@@ -236,6 +237,7 @@ export function buildProgram(): Command {
         'tctl auth revoke --serial=42 --reason="laptop lost"',
         'tctl auth revoke --cert=joe-cert.pub',
         'tctl auth revoke --key-id=joe',
+        'tctl auth revoke --key-id=web1.example.com --type=host',
         'tctl auth export --type=krl -o /etc/ssh/revoked.krl   # sshd: RevokedKeys /etc/ssh/revoked.krl',
       ]),
     )

@@ -5,17 +5,21 @@ import * as path from 'node:path';
 import type { Certificate } from '../ssh/certificate.js';
 import { fingerprint } from '../ssh/keys.js';
 import { appendLines, readLinesSync } from './files.js';
+import { CA_TYPES } from './state.js';
+import type { CaType } from './state.js';
 
 export const REVOCATIONS_FILE = 'revoked.jsonl';
 
 /**
  * serial: one certificate, by serial and the CA key that signed it (serials are per CA in KRLs).
- * key-id: every certificate with this key id, from any of our CA keys.
+ * key-id: every certificate with this key id from the user or the host CA (any of its keys, so it
+ *   survives a rotation). Records written before revocations named a CA have no caType and keep
+ *   meaning what they meant then: both CAs.
  * key: a public key (and so every certificate for it), by the SHA-256 of its blob.
  */
 export type RevocationRecord =
   | { kind: 'serial'; serial: string; caFingerprint: string; revokedAt: string; reason?: string }
-  | { kind: 'key-id'; keyId: string; revokedAt: string; reason?: string }
+  | { kind: 'key-id'; keyId: string; caType?: CaType; revokedAt: string; reason?: string }
   | { kind: 'key'; keySha256: string; keyFingerprint: string; revokedAt: string; reason?: string };
 
 export function keySha256(blob: Buffer): string {
@@ -30,7 +34,10 @@ export function readRevocations(dataDir: string): RevocationRecord[] {
   for (const line of readLinesSync(file)) {
     if (line === '') continue;
     try {
-      out.push(JSON.parse(line) as RevocationRecord);
+      const r = JSON.parse(line) as RevocationRecord;
+      // A CA type this version does not know can only be a damaged line: revoke for both rather than neither.
+      if (r.kind === 'key-id' && r.caType !== undefined && !(CA_TYPES as readonly string[]).includes(r.caType)) delete r.caType;
+      out.push(r);
     } catch {
       // a torn append from a killed process: that revocation was never reported as done
     }
@@ -44,11 +51,14 @@ export function revocationKey(r: RevocationRecord): string {
     case 'serial':
       return `serial:${r.caFingerprint}:${r.serial}`;
     case 'key-id':
-      return `key-id:${r.keyId}`;
+      return keyIdKey(r.keyId, r.caType);
     case 'key':
       return `key:${r.keySha256}`;
   }
 }
+
+// JSON keeps a key id that contains ":" from colliding with another CA type's entry.
+const keyIdKey = (keyId: string, caType: CaType | undefined): string => `key-id:${JSON.stringify([caType ?? 'both', keyId])}`;
 
 /** Appends the records not already present; returns those added. Call under the lock. */
 export function addRevocations(dataDir: string, records: RevocationRecord[]): RevocationRecord[] {
@@ -66,13 +76,16 @@ export function addRevocations(dataDir: string, records: RevocationRecord[]): Re
   return fresh;
 }
 
-/** Indexes revocations for fast lookups (ls, inspect). */
+/** Indexes revocations for fast lookups (ls, inspect, and signing, which refuses what is revoked). */
 export class RevocationIndex {
-  private readonly keys: Set<string>;
-  private readonly keyFingerprints: Set<string>;
+  private readonly byKey = new Map<string, RevocationRecord>();
+  private readonly keyFingerprints = new Map<string, RevocationRecord>();
   constructor(records: RevocationRecord[]) {
-    this.keys = new Set(records.map(revocationKey));
-    this.keyFingerprints = new Set(records.flatMap((r) => (r.kind === 'key' ? [r.keyFingerprint] : [])));
+    for (const r of records) {
+      const k = revocationKey(r);
+      if (!this.byKey.has(k)) this.byKey.set(k, r);
+      if (r.kind === 'key' && !this.keyFingerprints.has(r.keyFingerprint)) this.keyFingerprints.set(r.keyFingerprint, r);
+    }
   }
 
   /** By the SHA256:... fingerprint the issuance log records for each certified key. */
@@ -80,21 +93,34 @@ export class RevocationIndex {
     return this.keyFingerprints.has(fp);
   }
 
-  isSerialRevoked(serial: string, caFingerprint: string): boolean {
-    return this.keys.has(`serial:${caFingerprint}:${serial}`);
+  serialRevocation(serial: string, caFingerprint: string): RevocationRecord | undefined {
+    return this.byKey.get(`serial:${caFingerprint}:${serial}`);
   }
 
-  isKeyIdRevoked(keyId: string): boolean {
-    return this.keys.has(`key-id:${keyId}`);
+  isSerialRevoked(serial: string, caFingerprint: string): boolean {
+    return this.serialRevocation(serial, caFingerprint) !== undefined;
+  }
+
+  /** The record revoking this key id for certificates of this CA: its own, or an old one for both CAs. */
+  keyIdRevocation(keyId: string, caType: CaType): RevocationRecord | undefined {
+    return this.byKey.get(keyIdKey(keyId, caType)) ?? this.byKey.get(keyIdKey(keyId, undefined));
+  }
+
+  isKeyIdRevoked(keyId: string, caType: CaType): boolean {
+    return this.keyIdRevocation(keyId, caType) !== undefined;
+  }
+
+  keyRevocation(blob: Buffer): RevocationRecord | undefined {
+    return this.byKey.get(`key:${keySha256(blob)}`);
   }
 
   isKeyRevoked(blob: Buffer): boolean {
-    return this.keys.has(`key:${keySha256(blob)}`);
+    return this.keyRevocation(blob) !== undefined;
   }
 
   isCertificateRevoked(cert: Certificate): boolean {
     return (
-      this.isSerialRevoked(cert.serial.toString(), fingerprint(cert.signatureKey)) || this.isKeyIdRevoked(cert.keyId) || this.isKeyRevoked(cert.key.blob)
+      this.isSerialRevoked(cert.serial.toString(), fingerprint(cert.signatureKey)) || this.isKeyIdRevoked(cert.keyId, cert.type) || this.isKeyRevoked(cert.key.blob)
     );
   }
 }

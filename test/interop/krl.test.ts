@@ -13,6 +13,12 @@ import { interopSkip, requireOpenSsh, sshRun } from '../helpers/sshd.js';
 import type { Sshd } from '../helpers/sshd.js';
 import { LOGIN, esc, ok, sshdFor } from '../helpers/interop.js';
 import type { Run } from '../helpers/interop.js';
+import { loadCaKey, signingKeyRecord } from '../../src/ca/authority.js';
+import { certificateBody } from '../../src/ca/request.js';
+import { certificateFileText } from '../../src/formats/certificate-file.js';
+import { signCertificate } from '../../src/ssh/certificate.js';
+import { generatePrivateKey, openSshPrivateKey, sshPublicKey } from '../../src/ssh/keys.js';
+import { loadState } from '../../src/store/state.js';
 
 const skip = interopSkip();
 const HOST = 'api.example.com';
@@ -161,8 +167,21 @@ test('sshd RevokedKeys with our KRL: an empty list lets everyone in; revoking by
 
 test('the KRL survives a user CA rotation: revoked certificates stay refused while sshd trusts both keys and after standby', { skip }, async (t) => {
   requireOpenSsh();
-  const { run, krl, knownHosts, deployTrust, deployKrl, sign, start } = fleet();
+  const { run, krl, knownHosts, deployTrust, deployKrl, sign, start, dataDir, file } = fleet();
   const oldCa = userSigner(run);
+  /** A certificate tctl would refuse to sign (its key id is revoked), signed with the data dir's current user CA key all the same. */
+  const signBehindTctl = (out: string, keyId: string): Cert => {
+    const state = loadState(dataDir);
+    const key = generatePrivateKey('ed25519');
+    const publicKey = sshPublicKey(key);
+    const body = certificateBody(
+      { type: 'user', principals: [LOGIN], keyId, publicKey, ttlSeconds: 3600, compat: 'standard' },
+      { clusterName: state.clusterName, serial: 900_000n, now: new Date() },
+    );
+    fs.writeFileSync(file(out), openSshPrivateKey(key, keyId), { mode: 0o600 });
+    fs.writeFileSync(file(`${out}-cert.pub`), certificateFileText(publicKey, signCertificate(body, loadCaKey(dataDir, signingKeyRecord(state.authorities.user))), keyId));
+    return certificate(file(out));
+  };
   const kept = sign('kept');
   const revoked = sign('revoked');
   const mallory = sign('mallory');
@@ -190,8 +209,12 @@ test('the KRL survives a user CA rotation: revoked certificates stay refused whi
   assert.notEqual(newCa, oldCa);
   const fresh = sign('fresh');
   const doomed = sign('doomed');
-  // A key id revoked before the rotation also refuses what the new key signs for it.
-  const mallory2 = sign('mallory-again', 'mallory');
+  // tctl refuses to sign a revoked key id; and a key id revoked before the rotation also
+  // refuses what the new key signs for it (a copy of the data dir, another tool).
+  const again = run(['auth', 'sign', '--user=mallory', `--principals=${LOGIN}`, `--out=${file('mallory-refused')}`]);
+  assert.equal(again.status, 1, again.stderr);
+  assert.match(again.stderr, /key id "mallory" is revoked for the user CA/);
+  const mallory2 = signBehindTctl('mallory-again', 'mallory');
   for (const c of [fresh, doomed, mallory2]) assert.equal(c.ca, newCa, `${c.key} is signed by the new key`);
   await revokedBySshd(sshd, mallory2, knownHosts, krl, 'update_clients, key id revoked before the rotation');
   await revokedBySshd(sshd, revoked, knownHosts, krl, 'update_clients (both keys trusted)');

@@ -21,7 +21,7 @@ export type CertStatus = 'valid' | 'expired' | 'revoked';
 
 /** Revoked wins over expired: a revoked cert stays revoked after it expires. */
 export function certStatus(r: IssuanceRecord, index: RevocationIndex, now: Date): CertStatus {
-  if (index.isSerialRevoked(r.serial, r.caFingerprint) || index.isKeyIdRevoked(r.keyId) || index.isKeyFingerprintRevoked(r.publicKeyFingerprint)) {
+  if (index.isSerialRevoked(r.serial, r.caFingerprint) || index.isKeyIdRevoked(r.keyId, r.type) || index.isKeyFingerprintRevoked(r.publicKeyFingerprint)) {
     return 'revoked';
   }
   if (r.validBefore !== 'forever' && Date.parse(r.validBefore) <= now.getTime()) return 'expired';

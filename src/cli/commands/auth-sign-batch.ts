@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { withSigningSession } from '../../ca/authority.js';
 import type { IssuedCertificate } from '../../ca/authority.js';
 import { parseBatchLine } from '../../ca/batch.js';
+import { checkNotRevoked, revocationIndex } from '../../ca/revocation.js';
 import type { Compat } from '../../ca/extensions.js';
 import { TctlError, UsageError } from '../../errors.js';
 import { certificateFileText } from '../../formats/certificate-file.js';
@@ -50,6 +51,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     // Pass 1: check everything, including where each certificate will go. In an empty output dir
     // only duplicates can collide (pass 2 still refuses to replace anything that appears meanwhile).
     const outDirEmpty = fs.readdirSync(outDir).length === 0;
+    const revoked = revocationIndex(dataDir);
     const outputs = new Map<string, number>();
     const types = new Set<CaType>();
     let good = 0;
@@ -59,6 +61,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
       if (line.trim() === '') continue;
       try {
         const { request, out } = parseBatchLine(line, opts.compat);
+        checkNotRevoked(revoked, request);
         const target = `${out}-cert.pub`;
         const seen = outputs.get(target);
         if (seen !== undefined) throw new UsageError(`output ${target} is also written by line ${seen}; give one of them an "out" name`);

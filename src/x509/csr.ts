@@ -3,7 +3,7 @@
 // a CSR: names and extensions come from the command line, never from the request.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { TctlError } from '../errors.js';
-import { bitStringBytes, children, fromDer, isUniversal, oidOf, readInteger, toDer, TYPE } from './forge.js';
+import { bitStringBytes, children, fromDer, isContext, isUniversal, oidOf, readInteger, sequence, toDer, TYPE } from './forge.js';
 import { checkPublicKey, parsePublicKeyPem } from './keys.js';
 import { pemDecode } from './pem.js';
 import { verifySignature } from './signer.js';
@@ -17,13 +17,14 @@ export interface CertificationRequest {
 
 /** Decodes a DER CSR and checks its signature over the CertificationRequestInfo and its key strength. */
 export function parseCsrDer(der: Buffer): CertificationRequest {
-  const top = children(fromDer(der, 'certificate request'), 'CertificationRequest');
+  const top = sequence(fromDer(der, 'certificate request'), 'CertificationRequest');
   const [info, sigAlg, sig] = top;
   if (top.length !== 3 || !info || !sigAlg || !sig) throw new TctlError('certificate request is malformed: expected info, algorithm and signature');
-  const infoFields = children(info, 'CertificationRequestInfo');
-  const [version, subject, spkiNode] = infoFields;
+  const infoFields = sequence(info, 'CertificationRequestInfo');
+  const [version, subject, spkiNode, attributes] = infoFields;
+  if (infoFields.length !== 4 || !isContext(attributes, 0)) throw new TctlError('certificate request is malformed: expected version, subject, key and attributes');
   if (!version || !isUniversal(version, TYPE.INTEGER) || readInteger(version) !== 0n) throw new TctlError('certificate request is malformed: unsupported version');
-  if (!subject || !spkiNode || !isUniversal(spkiNode, TYPE.SEQUENCE)) throw new TctlError('certificate request is malformed: no public key');
+  if (!subject || !isUniversal(subject, TYPE.SEQUENCE) || !spkiNode || !isUniversal(spkiNode, TYPE.SEQUENCE)) throw new TctlError('certificate request is malformed: no public key');
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey({ key: toDer(spkiNode), format: 'der', type: 'spki' });
@@ -31,7 +32,7 @@ export function parseCsrDer(der: Buffer): CertificationRequest {
     throw new TctlError('certificate request holds a public key of an unsupported type');
   }
   checkPublicKey(publicKey, 'the certificate request key');
-  const algOid = oidOf(children(sigAlg, 'signatureAlgorithm')[0]!);
+  const algOid = oidOf(sequence(sigAlg, 'signatureAlgorithm')[0]!);
   // fromDer refused anything but DER, so the re-encoded info is byte for byte what was signed.
   if (!verifySignature(algOid, publicKey, toDer(info), bitStringBytes(sig))) {
     throw new TctlError('certificate request signature does not verify', { hint: 'the request was altered or not signed by its key; generate it again' });

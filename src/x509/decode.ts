@@ -3,7 +3,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { TctlError } from '../errors.js';
 import {
-  type Asn1, TYPE, bitStringBytes, bytesOf, children, fromDer, isContext, isUniversal, oidOf, readInteger, readString, readTime, toDer,
+  type Asn1, TYPE, bitStringBytes, bytesOf, children, fromDer, isContext, isUniversal, oidOf, readInteger, readString, readTime, sequence, toDer,
 } from './forge.js';
 import { describeKey } from './keys.js';
 import { EKU, EXT, KEY_USAGE_BITS, type KeyUsage } from './extensions.js';
@@ -91,7 +91,7 @@ function readExtensions(node: Asn1 | undefined): Extension[] {
   const [list] = children(node, 'extensions');
   if (!list) throw new TctlError('empty extensions wrapper');
   return children(list, 'Extensions').map((ext) => {
-    const parts = children(ext, 'Extension');
+    const parts = sequence(ext, 'Extension');
     const id = oidOf(parts[0]!);
     const critical = parts.length === 3 && bytesOf(parts[1]!)[0] !== 0;
     const value = fromDer(bytesOf(parts[parts.length - 1]!), `extension ${id}`);
@@ -114,9 +114,10 @@ export function decodeCertificateDer(der: Buffer): DecodedCertificate {
 }
 
 function decode(der: Buffer): DecodedCertificate {
-  const [tbsNode, sigAlg, sigValue] = children(fromDer(der, 'certificate'), 'Certificate');
-  if (!tbsNode || !sigAlg || !sigValue) throw new TctlError('expected tbsCertificate, signatureAlgorithm, signature');
-  const fields = children(tbsNode, 'tbsCertificate');
+  const top = sequence(fromDer(der, 'certificate'), 'Certificate');
+  const [tbsNode, sigAlg, sigValue] = top;
+  if (top.length !== 3 || !tbsNode || !sigAlg || !sigValue) throw new TctlError('expected tbsCertificate, signatureAlgorithm, signature');
+  const fields = sequence(tbsNode, 'tbsCertificate');
   let i = 0;
   let version = 1;
   if (isContext(fields[0], 0)) {
@@ -127,7 +128,7 @@ function decode(der: Buffer): DecodedCertificate {
   if (!serialNode || !issuerNode || !validityNode || !subjectNode || !spkiNode) throw new TctlError('tbsCertificate is incomplete');
   if (!isUniversal(serialNode, TYPE.INTEGER)) throw new TctlError('serial number is not an INTEGER');
   const serial = readInteger(serialNode);
-  const [nb, na] = children(validityNode, 'validity');
+  const [nb, na] = sequence(validityNode, 'validity');
   const extensions = readExtensions(rest.find((n) => isContext(n, 3)));
   const spki = toDer(spkiNode);
   let publicKey: KeyObject | undefined;
@@ -143,7 +144,7 @@ function decode(der: Buffer): DecodedCertificate {
     dnsNames: [], ipAddresses: [], extKeyUsage: [], keyUsage: [], isCA: false,
     publicKey, keyDescription: publicKey ? describeKey(publicKey) : `unknown key (${oidOf(children(children(spkiNode, 'spki')[0]!, 'algorithm')[0]!)})`,
     spki,
-    signatureAlgorithmOid: oidOf(children(sigAlg, 'signatureAlgorithm')[0]!),
+    signatureAlgorithmOid: oidOf(sequence(sigAlg, 'signatureAlgorithm')[0]!),
     signatureAlgorithm: '',
     unknownCriticalExtensions: [],
     tbs: toDer(tbsNode),

@@ -141,6 +141,12 @@ export function children(node: Asn1, what: string): Asn1[] {
   return node.value;
 }
 
+/** The elements of a node that must be a universal SEQUENCE (any other tag is malformed, even if the rest parses). */
+export function sequence(node: Asn1 | undefined, what: string): Asn1[] {
+  if (!node || node.tagClass !== C().UNIVERSAL || node.type !== T().SEQUENCE || !Array.isArray(node.value)) throw new TctlError(`${what}: expected a SEQUENCE`);
+  return node.value;
+}
+
 export function bytesOf(node: Asn1): Buffer {
   if (typeof node.value !== 'string') throw new TctlError('expected a primitive value');
   return fromBinary(node.value);
@@ -154,7 +160,7 @@ export function oidOf(node: Asn1): string {
 /** The value of a BIT STRING that holds whole bytes. */
 export function bitStringBytes(node: Asn1): Buffer {
   const b = bytesOf(node);
-  if (node.type !== T().BITSTRING || b.length === 0 || b[0] !== 0) throw new TctlError('expected a byte-aligned bit string');
+  if (node.tagClass !== C().UNIVERSAL || node.type !== T().BITSTRING || b.length === 0 || b[0] !== 0) throw new TctlError('expected a byte-aligned bit string');
   return b.subarray(1);
 }
 

@@ -25,6 +25,8 @@ export function looksLikePem(input: Buffer | string): boolean {
 export function pemDecode(input: Buffer | string, what = 'input'): PemBlock[] {
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
   if (size > MAX_PEM_BYTES) throw new TctlError(`${what} is too large: ${size} bytes (at most ${MAX_PEM_BYTES})`);
+  // forge throws on text without any PEM block; that is simply "no blocks" here.
+  if (!looksLikePem(input)) return [];
   let blocks;
   try {
     blocks = pem().decode(typeof input === 'string' ? input : input.toString('latin1'));

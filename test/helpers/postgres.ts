@@ -21,7 +21,7 @@ export interface PostgresOptions {
   config?: string[];
   /** The whole pg_hba.conf; default: trust on the unix socket only. */
   hba?: string;
-  /** Files written into the server's directory before start, owned by the server's user, mode 0600 (e.g. server.key). Paths in `config` may name them relative to `dir`. */
+  /** Files written into `dir` before start, owned by the server's user, mode 0600 (e.g. server.key). PostgreSQL reads relative paths from the data dir, so `config` names them `../NAME`. */
   files?: Record<string, string | Buffer>;
   startTimeoutMs?: number;
 }
@@ -45,6 +45,8 @@ export interface Postgres {
   /** SIGHUP: re-reads postgresql.conf, pg_hba.conf and the SSL files; resolves when the server says so. */
   reload(): Promise<void>;
   log(): string;
+  /** Resolves with the log after `since` (a log().length) once it matches; the log is read between turns of the event loop, so not during a spawnSync. */
+  waitForLog(pattern: RegExp, since?: number, timeoutMs?: number): Promise<string>;
   /** Fast shutdown (SIGINT), waits for exit, removes `dir`; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -204,6 +206,10 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
         await new Promise((r) => setTimeout(r, 300));
       },
       log: () => log,
+      waitForLog: async (pattern, since = 0, timeoutMs = 10_000) => {
+        if (await waitFor(() => pattern.test(log.slice(since)), () => false, timeoutMs)) return log.slice(since);
+        throw new Error(`postgres log did not match ${pattern}:\n${log}`);
+      },
       stop: () => {
         stopped ??= (async () => {
           if (child.exitCode === null && child.signalCode === null) {

@@ -47,11 +47,12 @@ describe('PostgreSQL with certificates from the db and db_client CAs', { skip: p
     await pg?.stop();
   });
 
-  test('psql sslmode=verify-full logs in as the role named by the db_client certificate CN', () => {
+  test('psql sslmode=verify-full logs in as the role named by the db_client certificate CN', async () => {
+    const mark = pg.log().length;
     const r = login('alice', makeLeaf(clientCa, 'db-client', ['alice'], { name: 'alice' }));
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'alice');
-    assert.match(pg.log(), /connection authenticated: identity="CN=alice" method=cert/);
+    await pg.waitForLog(/connection authenticated: identity="CN=alice" method=cert/, mark);
   });
 
   test('refused: a client certificate from another CA, a CN naming another role, a server checked against the wrong CA', () => {

@@ -56,10 +56,7 @@ export function privateKeyPem(key: KeyObject): string {
   return key.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
-/** SubjectPublicKeyInfo DER, as it goes into a certificate. */
-export function spkiDer(key: KeyObject): Buffer {
-  return key.export({ type: 'spki', format: 'der' });
-}
+export { spkiDer } from './spki.js';
 
 export function publicKeyPem(key: KeyObject): string {
   return key.export({ type: 'spki', format: 'pem' }) as string;

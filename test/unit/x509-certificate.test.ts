@@ -188,3 +188,20 @@ describe('X.509 validity', () => {
     assert.throws(() => createCaCertificate({ clusterName: '*.bad', signer: a.issuer.signer, now: new Date() }), /cluster-name/);
   });
 });
+
+describe('SubjectPublicKeyInfo', () => {
+  test('spkiDer (built from the JWK) equals node:crypto export for 100 keys of each supported type', async () => {
+    const { spkiDer } = await import('../../src/x509/spki.js');
+    const kinds = [['ec', { namedCurve: 'P-256' }], ['ec', { namedCurve: 'P-384' }], ['ec', { namedCurve: 'P-521' }], ['ed25519', {}]] as const;
+    for (let i = 0; i < 100; i++) {
+      for (const [type, options] of kinds) {
+        const key = (generateKeyPairSync as (t: string, o: object) => { publicKey: import('node:crypto').KeyObject })(type, options).publicKey;
+        assert.ok(spkiDer(key).equals(key.export({ type: 'spki', format: 'der' })), `${type} ${JSON.stringify(options)}`);
+      }
+    }
+    for (let i = 0; i < 5; i++) {
+      const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+      assert.ok(spkiDer(key).equals(key.export({ type: 'spki', format: 'der' })));
+    }
+  });
+});

@@ -12,6 +12,7 @@ export const MAX_BATCH_BYTES = 1024 * 1024 * 1024;
 /** Longest request line: a 16384-bit RSA key in base64 is about 2.8 KiB; the rest is names. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 const READ_SIZE = 64 * 1024;
+const TMPDIR_HINT = 'set TMPDIR to a writable directory with room for the batch';
 
 export interface Spool {
   /** The batch's lines, from the first byte of the spool each time it is called. */
@@ -23,17 +24,17 @@ export interface Spool {
  * Copies source ("-" for stdin, or a path of any kind) into an unlinked temp file only this
  * process holds open. name is how errors refer to the source.
  */
-export async function spoolBatch(source: string, name: string): Promise<Spool> {
+export async function spoolBatch(source: string, name: string, caps = { maxBytes: MAX_BATCH_BYTES, maxLine: MAX_LINE_BYTES }): Promise<Spool> {
   const spool = openSpool();
   try {
-    const limits = lineLimits(name);
+    const limits = lineLimits(name, caps);
     const append = (chunk: Buffer) => {
       limits.check(chunk);
       try {
         for (let off = 0; off < chunk.length; ) off += fs.writeSync(spool, chunk, off);
       } catch (err) {
         throw new TctlError(fileError('cannot copy the batch to a temp file in', os.tmpdir(), err).message, {
-          hint: 'set TMPDIR to a directory with room for the batch',
+          hint: TMPDIR_HINT,
         });
       }
     };
@@ -51,13 +52,15 @@ export async function spoolBatch(source: string, name: string): Promise<Spool> {
 
 /** The spool's name is removed at once: nobody can open it, and nothing is left if we are killed. */
 function openSpool(): number {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tctl-batch-'));
-  const file = path.join(dir, 'batch.jsonl');
+  let dir: string | undefined;
   try {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tctl-batch-'));
     const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-    return fs.openSync(file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    return fs.openSync(path.join(dir, 'batch.jsonl'), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  } catch (err) {
+    throw new TctlError(fileError('cannot create a temp file for the batch in', os.tmpdir(), err).message, { hint: TMPDIR_HINT });
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -90,24 +93,24 @@ async function copyFrom(source: string, name: string, append: (chunk: Buffer) =>
 }
 
 /** Enforces both caps while copying, so `--batch=/dev/zero` fails after 1 MiB, not after 1 GiB. */
-function lineLimits(name: string): { check(chunk: Buffer): void } {
+function lineLimits(name: string, caps: { maxBytes: number; maxLine: number }): { check(chunk: Buffer): void } {
   let total = 0;
   let lineSoFar = 0;
-  const tooLong = () => new TctlError(`${name} has a line longer than ${MAX_LINE_BYTES} bytes`, { hint: 'each line is one JSON request' });
+  const tooLong = () => new TctlError(`${name} has a line longer than ${caps.maxLine} bytes`, { hint: 'each line is one JSON request' });
   return {
     check(chunk) {
       total += chunk.length;
-      if (total > MAX_BATCH_BYTES) {
-        throw new TctlError(`${name} is larger than ${MAX_BATCH_BYTES / 1024 ** 3} GiB`, { hint: 'split the batch into several files' });
+      if (total > caps.maxBytes) {
+        throw new TctlError(`${name} is larger than ${caps.maxBytes} bytes`, { hint: 'split the batch into several files' });
       }
       let start = 0;
       for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
-        if (lineSoFar + nl - start > MAX_LINE_BYTES) throw tooLong();
+        if (lineSoFar + nl - start > caps.maxLine) throw tooLong();
         lineSoFar = 0;
         start = nl + 1;
       }
       lineSoFar += chunk.length - start;
-      if (lineSoFar > MAX_LINE_BYTES) throw tooLong();
+      if (lineSoFar > caps.maxLine) throw tooLong();
     },
   };
 }

@@ -156,7 +156,11 @@ function existingDir(dir: string): boolean {
 
 /** Creates and removes a temp file in dir: a dir that takes no new files fails before serials are reserved. */
 function probeWritable(dir: string): void {
-  reserveFile(path.join(dir, 'tctl-probe'), 0o600).discard();
+  try {
+    reserveFile(path.join(dir, 'tctl-probe'), 0o600).discard();
+  } catch (err) {
+    throw fileError('cannot write to --out-dir', dir, err instanceof TctlError ? err.cause : err);
+  }
 }
 
 /** A one-line progress bar on a terminal; nothing off a terminal. */

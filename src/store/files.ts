@@ -78,12 +78,21 @@ export function stageFile(target: string, data: string | Buffer, mode: number, d
   } catch (err) {
     if (fd !== undefined) fs.closeSync(fd);
     fd = undefined;
-    fs.rmSync(tmp, { force: true });
+    removeTemp(tmp);
     throw fileError('cannot write', target, err);
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
   return tmp;
+}
+
+/** Removes a temp file that may never have been created; the error worth reporting is the caller's. */
+function removeTemp(tmp: string): void {
+  try {
+    fs.rmSync(tmp, { force: true });
+  } catch {
+    // ENOTDIR and the like: there is no temp file to remove.
+  }
 }
 
 function tempPath(target: string): string {
@@ -114,7 +123,7 @@ export function reserveFile(target: string, mode: number): ReservedFile {
     fs.fchmodSync(fd, mode);
   } catch (err) {
     if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    removeTemp(tmp);
     throw fileError('cannot write', target, err);
   }
   let open: number | undefined = fd;

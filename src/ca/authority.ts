@@ -120,6 +120,8 @@ const isoTime = (seconds: bigint): string => (seconds === FOREVER ? 'forever' : 
 /**
  * Runs fn with a signing session for up to count certificates. The serials are reserved up
  * front and the log is appended per flush, so cost does not grow with the size of the history.
+ * fn is where the caller hands out what it signed (writes the files): if it throws, the audit
+ * entry says "error", with the reason and the certificates already in the issuance log.
  */
 export function withSigningSession<T>(
   dataDir: string,
@@ -128,8 +130,21 @@ export function withSigningSession<T>(
   clock: Clock = systemClock,
 ): T {
   const count = plan.count;
-  return withLock(dataDir, () =>
-    audited(dataDir, 'auth sign', () => {
+  // A session that signs nothing would spend no serial but still audit an "ok" signing.
+  if (!Number.isSafeInteger(count) || count < 1) throw new Error(`signing session: bad count ${count}`);
+  return withLock(dataDir, () => {
+    let first: bigint | undefined;
+    let logged = 0;
+    const audit: IssuanceRecord[] = [];
+    // The audit line lists every certificate of a small signing and the serial range of a large one.
+    const what = (): Record<string, unknown> =>
+      first === undefined || logged === 0
+        ? {}
+        : logged <= 100
+          ? { certificates: audit.slice(0, logged).map((r) => ({ serial: r.serial, keyId: r.keyId, type: r.type, caFingerprint: r.caFingerprint })) }
+          : { count: logged, firstSerial: first.toString(), lastSerial: (first + BigInt(logged) - 1n).toString() };
+    let result: T;
+    try {
       const now = clock();
       const state = observeSchedules(dataDir, loadState(dataDir), now);
       const revoked = revocationIndex(dataDir);
@@ -145,8 +160,9 @@ export function withSigningSession<T>(
       };
       // Load (and so check) the CA keys before a serial is spent.
       for (const t of plan.types) signerFor(t);
-      const first = allocateSerials(dataDir, count);
-      let serial = first;
+      const firstSerial = allocateSerials(dataDir, count);
+      first = firstSerial;
+      let serial = firstSerial;
       let pending: IssuanceRecord[] = [];
       // One randomBytes call per 1024 nonces: per-call overhead is a third of an ed25519 signature.
       let pool = Buffer.alloc(0);
@@ -156,10 +172,9 @@ export function withSigningSession<T>(
         pool = pool.subarray(32);
         return n;
       };
-      const audit: IssuanceRecord[] = [];
       const session: SigningSession = {
         sign(request) {
-          if (serial >= first + BigInt(count)) throw new Error('signing session: more certificates than reserved serials');
+          if (serial >= firstSerial + BigInt(count)) throw new Error('signing session: more certificates than reserved serials');
           const signer = signerFor(request.type);
           checkNotRevoked(revoked, request, { serial, caFingerprint: signer.record.fingerprint });
           const body = certificateBody(request, { clusterName: state.clusterName, serial: serial++, now, nonce: nonce() });
@@ -181,31 +196,40 @@ export function withSigningSession<T>(
         },
         flush() {
           appendIssuance(dataDir, pending);
+          logged += pending.length;
           pending = [];
         },
       };
-      const result = fn(session);
+      result = fn(session);
       session.flush();
-      const signed = Number(serial - first);
-      // The audit line lists every certificate of a small signing and the serial range of a large one.
-      const what =
-        signed <= 100
-          ? { certificates: audit.map((r) => ({ serial: r.serial, keyId: r.keyId, type: r.type, caFingerprint: r.caFingerprint })) }
-          : { count: signed, firstSerial: first.toString(), lastSerial: (serial - 1n).toString() };
-      return { result, what };
-    }),
-  );
+    } catch (err) {
+      if (fs.existsSync(statePath(dataDir))) {
+        appendAudit(dataDir, { command: 'auth sign', what: what(), result: 'error', error: (err as Error).message });
+      }
+      throw err;
+    }
+    appendAudit(dataDir, { command: 'auth sign', what: what(), result: 'ok' });
+    return result;
+  });
 }
 
-/** Signs a few requests (checked first); logged before the caller writes any file. */
-export function issueCertificates(dataDir: string, requests: CertificateRequest[], clock: Clock = systemClock): IssuedCertificate[] {
+/**
+ * Signs a few requests (checked first). deliver writes the files: it runs after the issuance log
+ * is appended and inside the audited session, so a delivery that fails is audited as one.
+ */
+export function issueCertificates(
+  dataDir: string,
+  requests: CertificateRequest[],
+  opts: { deliver?: (issued: IssuedCertificate[]) => void; clock?: Clock } = {},
+): IssuedCertificate[] {
   const checked = requests.map(checkRequest);
   const types = [...new Set(checked.map((r) => r.type))];
   return withSigningSession(dataDir, { count: checked.length, types }, (session) => {
     const issued = checked.map((r) => session.sign(r));
     session.flush();
+    opts.deliver?.(issued);
     return issued;
-  }, clock);
+  }, opts.clock);
 }
 
 /** A private key file a state change stopped naming, and whether it is gone now. */

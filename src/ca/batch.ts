@@ -1,5 +1,6 @@
 // One line of a batch file: a JSON certificate request, checked like its command-line twin.
 import { UsageError } from '../errors.js';
+import { parseStrictJson } from '../formats/json.js';
 import { PublicKeyInputError, parseOpenSshPublicKey } from '../formats/public-key.js';
 import { parseDuration } from './duration.js';
 import type { Compat } from './extensions.js';
@@ -15,10 +16,24 @@ export interface BatchRequest {
   out: string;
 }
 
+/**
+ * A string is a comma-separated list, exactly as the flag it mirrors (`--host=a,b`). An array
+ * element is one name, never split: `["web1,db"]` is refused, as `--user=web1,db` is, instead of
+ * becoming two names the writer of the line may not have meant.
+ */
 function list(field: string, v: unknown): string[] {
-  if (typeof v === 'string') return splitList(field, v);
-  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) return splitList(field, v.join(','));
+  if (typeof v === 'string') return splitList(`"${field}"`, v);
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) return v.map((x: string) => listElement(field, x));
   throw new UsageError(`"${field}" must be a non-empty string or array of strings`);
+}
+
+function listElement(field: string, name: string): string {
+  if (name.trim() === '') throw new UsageError(`"${field}" has an empty entry`);
+  if (name.includes(',')) {
+    throw new UsageError(`invalid "${field}" entry ${JSON.stringify(name)}: must not contain "," (an array element is one name; write ${JSON.stringify(name.split(','))} for several)`);
+  }
+  if (name.trim() !== name) throw new UsageError(`invalid "${field}" entry ${JSON.stringify(name)}: leading or trailing whitespace`);
+  return name;
 }
 
 function str(field: string, v: unknown): string | undefined {
@@ -29,12 +44,7 @@ function str(field: string, v: unknown): string | undefined {
 
 /** Parses and checks one request line; throws a UsageError describing the problem. */
 export function parseBatchLine(line: string, compat: Compat): BatchRequest {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(line);
-  } catch {
-    throw new UsageError('not valid JSON');
-  }
+  const raw = parseStrictJson(line);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError('not a JSON object');
   const o = raw as Record<string, unknown>;
   const unknown = Object.keys(o).filter((k) => !(FIELDS as readonly string[]).includes(k));

@@ -141,7 +141,7 @@ export function fsyncDir(dir: string): void {
  * skips the fsync, for bulk public output whose record is already durable elsewhere.
  */
 export function stageFile(target: string, data: string | Buffer, mode: number, durable = true): string {
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = tempPath(target);
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
@@ -151,12 +151,83 @@ export function stageFile(target: string, data: string | Buffer, mode: number, d
   } catch (err) {
     if (fd !== undefined) fs.closeSync(fd);
     fd = undefined;
-    fs.rmSync(tmp, { force: true });
+    removeTemp(tmp);
     throw fileError('cannot write', target, err);
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
   return tmp;
+}
+
+/** Removes a temp file that may never have been created; the error worth reporting is the caller's. */
+function removeTemp(tmp: string): void {
+  try {
+    fs.rmSync(tmp, { force: true });
+  } catch {
+    // ENOTDIR and the like: there is no temp file to remove.
+  }
+}
+
+function tempPath(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** An output whose temp file exists before its content does; see reserveFile. */
+export interface ReservedFile {
+  readonly target: string;
+  /** Writes the content (once) and closes the temp file. */
+  fill(data: string | Buffer, durable?: boolean): void;
+  /** Moves the filled temp file to its target, as publishFile. */
+  publish(overwrite: boolean, durable?: boolean): void;
+  /** Removes the temp file if it is still there; safe to call at any time. */
+  discard(): void;
+}
+
+/**
+ * Creates the temp file for target now, empty, with exactly mode. Done before a serial is taken,
+ * it proves the output can be created (the directory exists and takes a new file) so that a
+ * certificate is not logged as issued and then have nowhere to go.
+ */
+export function reserveFile(target: string, mode: number): ReservedFile {
+  const tmp = tempPath(target);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
+    fs.fchmodSync(fd, mode);
+  } catch (err) {
+    if (fd !== undefined) fs.closeSync(fd);
+    removeTemp(tmp);
+    throw fileError('cannot write', target, err);
+  }
+  let open: number | undefined = fd;
+  let filled = false;
+  const close = () => {
+    if (open !== undefined) fs.closeSync(open);
+    open = undefined;
+  };
+  return {
+    target,
+    fill(data, durable = true) {
+      if (open === undefined) throw new Error(`reserveFile: ${target} was already filled`);
+      try {
+        fs.writeFileSync(open, data);
+        if (durable) fs.fsyncSync(open);
+        filled = true;
+      } catch (err) {
+        throw fileError('cannot write', target, err);
+      } finally {
+        close();
+      }
+    },
+    publish(overwrite, durable = true) {
+      if (!filled) throw new Error(`reserveFile: ${target} published before it was filled`);
+      publishFile(tmp, target, overwrite, durable);
+    },
+    discard() {
+      close();
+      fs.rmSync(tmp, { force: true });
+    },
+  };
 }
 
 /**

@@ -84,7 +84,7 @@ test('batch: a bad line fails the batch before anything is signed, naming its li
   }
   assert.match(r.stderr, /8 bad lines in the batch; nothing was signed/);
   assert.match(r.stderr, /tctl: hint: .*--keep-going/);
-  assert.deepEqual(fs.readdirSync(path.join(cwd, 'certs')), []);
+  assert.ok(!fs.existsSync(path.join(cwd, 'certs')), 'a refused batch creates no --out-dir');
   assert.equal(fs.readFileSync(path.join(dataDir, 'serial'), 'utf8'), serial);
   assert.equal(issuedCount(dataDir), 0);
 

@@ -126,7 +126,7 @@ test('bad command lines: one error line, usage exit code, no files, no state cha
   const serialBefore = fs.readFileSync(path.join(dataDir, 'serial'), 'utf8');
   const cases: Array<[string[], number, RegExp]> = [
     [[], 2, /--user or --host must be specified/],
-    [['--host=a.example.com', '--user=joe'], 2, /cannot be used together/],
+    [['--host=a.example.com', '--user=joe'], 2, /^tctl: error: --user or --host must be specified\n/],
     [['--host=*.example.com'], 2, /wildcards are not allowed/],
     [['--host=a.example.com,,b.example.com'], 2, /empty entry/],
     [['--host='], 2, /--host is empty/],

@@ -1,8 +1,8 @@
-// `tctl auth sign --batch=FILE --out-dir=DIR`: fleet signing. Two streaming passes over the file:
-// the first checks every line (so a bad line fails the batch before anything is signed), the
-// second signs under one lock with one CA-key load, writing certificates as it goes.
+// `tctl auth sign --batch=FILE --out-dir=DIR`: fleet signing. The input is copied once into a
+// private spool, then two streaming passes read the spool: the first checks every line (so a bad
+// line fails the batch before anything is signed or created), the second signs under one lock
+// with one CA-key load, writing certificates as it goes.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { withSigningSession } from '../../ca/authority.js';
 import type { IssuedCertificate } from '../../ca/authority.js';
@@ -11,10 +11,11 @@ import { checkNotRevoked, revocationIndex } from '../../ca/revocation.js';
 import type { Compat } from '../../ca/extensions.js';
 import { TctlError, UsageError } from '../../errors.js';
 import { certificateFileText } from '../../formats/certificate-file.js';
-import { ensurePrivateDir, fsyncDir, outputExists, readLinesSync } from '../../store/files.js';
+import { ensurePrivateDir, fileError, fsyncDir, outputExists, reserveFile } from '../../store/files.js';
 import { startFileWriter } from '../../store/writer-thread.js';
 import { loadState } from '../../store/state.js';
 import type { CaType } from '../../store/state.js';
+import { spoolBatch } from '../batch-spool.js';
 import { resolveContext } from '../context.js';
 import type { GlobalOptions } from '../context.js';
 import { stderr, stdout } from '../output.js';
@@ -37,26 +38,28 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
   const { dataDir } = await resolveContext(opts);
   loadState(dataDir);
   const outDir = opts.outDir;
-  ensurePrivateDir(outDir);
+  const outDirExists = existingDir(outDir);
+  const name = opts.batch === '-' ? 'stdin' : opts.batch;
 
-  const input = opts.batch === '-' ? await spoolStdin() : opts.batch;
+  // Read once, whatever the input is (file, pipe, FIFO, /dev/stdin): both passes read this copy.
+  const spool = await spoolBatch(opts.batch, name);
   try {
     const bad = new Set<number>();
     let reported = 0;
     const report = (line: number, message: string) => {
       bad.add(line);
-      if (reported++ < MAX_REPORTED) stderr(`tctl: error: ${opts.batch === '-' ? 'stdin' : opts.batch}:${line}: ${message}`);
+      if (reported++ < MAX_REPORTED) stderr(`tctl: error: ${name}:${line}: ${message}`);
     };
 
     // Pass 1: check everything, including where each certificate will go. In an empty output dir
     // only duplicates can collide (pass 2 still refuses to replace anything that appears meanwhile).
-    const outDirEmpty = fs.readdirSync(outDir).length === 0;
+    const outDirEmpty = !outDirExists || fs.readdirSync(outDir).length === 0;
     const revoked = revocationIndex(dataDir);
     const outputs = new Map<string, number>();
     const types = new Set<CaType>();
     let good = 0;
     let lineNo = 0;
-    for (const line of readLinesSync(input)) {
+    for (const line of spool.lines()) {
       lineNo++;
       if (line.trim() === '') continue;
       try {
@@ -81,7 +84,16 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     if (bad.size > 0 && !opts.keepGoing) {
       throw new TctlError(`${bad.size} bad line${bad.size === 1 ? '' : 's'} in the batch; nothing was signed`, { hint: 'fix them, or use --keep-going to sign the good lines' });
     }
-    if (good === 0) throw new TctlError(bad.size > 0 ? 'no valid requests in the batch; nothing was signed' : 'the batch has no requests');
+    // Nothing to sign is a failure, not an empty success: a script that fed tctl the wrong file
+    // (or an empty pipe) hears about it, and no serial or "ok" audit entry is spent on nothing.
+    if (good === 0) {
+      throw new TctlError(bad.size > 0 ? 'no valid requests in the batch; nothing was signed' : `the batch has no requests (${name} is empty or has only blank lines); nothing was signed`);
+    }
+
+    // The batch is good: only now is the output dir created, and shown to take new files,
+    // before any serial is reserved.
+    ensurePrivateDir(outDir);
+    probeWritable(outDir);
 
     // Pass 2: sign under one lock.
     const started = Date.now();
@@ -91,6 +103,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
       let chunk: Array<{ issued: IssuedCertificate; out: string }> = [];
       let first: string | undefined;
       let last: string | undefined;
+      let signed = 0;
       const flushChunk = () => {
         // The log is appended before the files of this chunk are handed to the writer.
         session.flush();
@@ -103,25 +116,24 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
         progress(writer.written());
       };
       let n = 0;
-      for (const line of readLinesSync(input)) {
+      for (const line of spool.lines()) {
         n++;
         if (line.trim() === '' || bad.has(n)) continue;
-        let parsed;
-        try {
-          parsed = parseBatchLine(line, opts.compat);
-        } catch {
-          throw new TctlError(`line ${n} of the batch changed while signing`, { hint: 'do not edit the batch file while tctl reads it' });
-        }
+        // The spool is private and unchanged, so every line parses as it did in pass 1.
+        const parsed = parseBatchLine(line, opts.compat);
         const issued = session.sign(parsed.request);
+        signed++;
         first ??= issued.record.serial;
         last = issued.record.serial;
         chunk.push({ issued, out: parsed.out });
         if (chunk.length === CHUNK) flushChunk();
       }
       flushChunk();
+      if (signed !== good) throw new Error(`batch: pass 2 signed ${signed} of the ${good} requests pass 1 checked`);
+      // Still inside the session: a file that cannot be written makes the audit entry an error.
+      writer.finish();
       return { first, last };
     });
-    await writer.finish();
     const written = writer.written();
     fsyncDir(outDir);
     progress(written, true);
@@ -129,21 +141,29 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     stdout(`Signed ${written} certificate${written === 1 ? '' : 's'} into ${outDir} in ${seconds}s (serials ${range.first}-${range.last})`);
     if (bad.size > 0) throw new TctlError(`${bad.size} bad line${bad.size === 1 ? ' was' : 's were'} skipped (--keep-going)`);
   } finally {
-    if (input !== opts.batch) fs.rmSync(path.dirname(input), { recursive: true, force: true });
+    spool.close();
   }
 }
 
-/** stdin is read once, but the batch needs two passes: keep it in a private temp file. */
-async function spoolStdin(): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tctl-batch-'));
-  const file = path.join(dir, 'stdin.jsonl');
-  const fd = fs.openSync(file, 'wx', 0o600);
+/** Whether dir exists (as a directory); anything else at that path is refused before the batch is read. */
+function existingDir(dir: string): boolean {
+  let st: fs.Stats | undefined;
   try {
-    for await (const chunk of process.stdin) fs.writeSync(fd, chunk as Buffer);
-  } finally {
-    fs.closeSync(fd);
+    st = fs.statSync(dir, { throwIfNoEntry: false });
+  } catch (err) {
+    throw fileError('cannot use --out-dir', dir, err);
   }
-  return file;
+  if (st !== undefined && !st.isDirectory()) throw new TctlError(`cannot use --out-dir ${dir}: it is not a directory`);
+  return st !== undefined;
+}
+
+/** Creates and removes a temp file in dir: a dir that takes no new files fails before serials are reserved. */
+function probeWritable(dir: string): void {
+  try {
+    reserveFile(path.join(dir, 'tctl-probe'), 0o600).discard();
+  } catch (err) {
+    throw fileError('cannot write to --out-dir', dir, err instanceof TctlError ? err.cause : err);
+  }
 }
 
 /** A one-line progress bar on a terminal; nothing off a terminal. */

@@ -11,7 +11,8 @@ import { TctlError, UsageError, oneOf } from '../../errors.js';
 import { certificateFileText } from '../../formats/certificate-file.js';
 import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, sshPublicKey } from '../../ssh/keys.js';
 import type { KeyObject } from 'node:crypto';
-import { outputExists, publishFile, stageFile } from '../../store/files.js';
+import { outputExists, reserveFile } from '../../store/files.js';
+import type { ReservedFile } from '../../store/files.js';
 import { loadState } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
@@ -42,10 +43,10 @@ export interface SignOptions extends GlobalOptions {
 export async function authSign(opts: SignOptions): Promise<void> {
   // Everything on the command line is checked before the data dir or any file is touched.
   if (opts.batch !== undefined || opts.outDir !== undefined || opts.keepGoing) return signBatch(opts);
-  if (opts.host === undefined && opts.user === undefined) {
-    throw new UsageError('--user or --host must be specified', 'e.g. tctl auth sign --host=api.example.com or tctl auth sign --user=joe');
+  // Teleport prints the same words whether neither or both are given; scripts grep for them.
+  if ((opts.host === undefined) === (opts.user === undefined)) {
+    throw new UsageError('--user or --host must be specified', 'give exactly one, e.g. tctl auth sign --host=api.example.com or tctl auth sign --user=joe');
   }
-  if (opts.host !== undefined && opts.user !== undefined) throw new UsageError('--user and --host cannot be used together');
   const compat = checkFormatAndCompat(opts);
   const keyType = oneOf('--key-type', opts.keyType, KEY_TYPES);
   const ttlSeconds = opts.ttl === undefined ? undefined : parseDuration('--ttl', opts.ttl);
@@ -92,25 +93,28 @@ export async function authSign(opts: SignOptions): Promise<void> {
   const targets = privateKey ? [out, certFile] : [certFile];
   const overwrite = await checkTargets(targets, Boolean(opts.overwrite));
 
-  const [issued] = issueCertificates(dataDir, [request]);
-  const certLine = certificateFileText(request.publicKey, issued!.certificate, request.keyId);
-  const staged: Array<[string, string]> = [];
-  try {
-    if (privateKey) staged.push([stageFile(out, openSshPrivateKey(privateKey, request.keyId), 0o600), out]);
-    staged.push([stageFile(certFile, certLine, 0o644), certFile]);
-  } catch (err) {
-    for (const [tmp] of staged) fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  // The outputs exist (as empty temp files) before a serial is taken, and the private key is
+  // on disk: a path that cannot be written fails here, with nothing issued or logged.
+  const reserved: ReservedFile[] = [];
   const published: string[] = [];
   try {
-    for (const [tmp, target] of staged) {
-      publishFile(tmp, target, overwrite);
-      published.push(target);
-    }
+    for (const t of targets) reserved.push(reserveFile(t, t === certFile ? 0o644 : 0o600));
+    if (privateKey) reserved[0]!.fill(openSshPrivateKey(privateKey, request.keyId));
+    issueCertificates(dataDir, [request], {
+      // Runs after the issuance log is appended, inside the audited session: a failure here is
+      // audited as an error naming the serial.
+      deliver: ([issued]) => {
+        reserved.at(-1)!.fill(certificateFileText(request.publicKey, issued!.certificate, request.keyId));
+        for (const r of reserved) {
+          r.publish(overwrite);
+          published.push(r.target);
+        }
+      },
+    });
   } catch (err) {
-    // Another process created one of the files since we checked: leave nothing half-written.
-    for (const [tmp] of staged) fs.rmSync(tmp, { force: true });
+    // Another process may have created one of the files since we checked, or the disk filled:
+    // leave nothing half-written.
+    for (const r of reserved) r.discard();
     if (!overwrite) for (const p of published) fs.rmSync(p, { force: true });
     throw err;
   }

@@ -31,28 +31,56 @@ function modPow(base: bigint, exp: bigint, m: bigint): bigint {
 
 const bigEndian = (b: Buffer): bigint => (b.length === 0 ? 0n : BigInt('0x' + b.toString('hex')));
 
-function bitLength(v: bigint): number {
-  return v === 0n ? 0 : v.toString(2).length;
+/** Bits in an unsigned big-endian magnitude without leading zero bytes (as SshReader.mpint returns it). */
+function bitLength(m: Buffer): number {
+  return m.length === 0 ? 0 : (m.length - 1) * 8 + (32 - Math.clz32(m[0]!));
 }
 
-function rsaProblem(e: bigint, n: bigint): string | undefined {
+function rsaProblem(exponent: Buffer, n: Buffer): string | undefined {
+  // A 3072-bit modulus never needs to become a BigInt: parity and size come from its bytes.
+  const e = exponent.length > 5 ? RSA_MAX_EXPONENT + 1n : bigEndian(exponent);
   if (e < 3n || e % 2n === 0n || e > RSA_MAX_EXPONENT) {
     const why = e < 2n ? FORGEABLE : e % 2n === 0n ? 'no RSA private key has an even exponent, so this key is not genuine' : 'strict SSH implementations (Go x/crypto/ssh) refuse it';
-    return `RSA public exponent ${e} is not allowed (must be odd, 3..2^32): ${why}`;
+    const shown = exponent.length > 8 ? `of ${bitLength(exponent)} bits` : String(bigEndian(exponent));
+    return `RSA public exponent ${shown} is not allowed (must be odd, 3..2^32): ${why}`;
   }
-  if (n % 2n === 0n) return `RSA modulus is even: it is not a product of two large primes, so ${FORGEABLE}`;
+  if (n.length === 0 || (n[n.length - 1]! & 1) === 0) return `RSA modulus is even: it is not a product of two large primes, so ${FORGEABLE}`;
   const bits = bitLength(n);
   if (bits < RSA_MIN_BITS) return `RSA key of ${bits} bits is too small (must be ${RSA_MIN_BITS}..${RSA_MAX_BITS} bits)`;
   if (bits > RSA_MAX_BITS) return `RSA key of ${bits} bits is too large (must be ${RSA_MIN_BITS}..${RSA_MAX_BITS} bits): OpenSSH refuses such keys and certificates`;
   return undefined;
 }
 
-// Ed25519 (RFC 8032 §5.1): p = 2^255 - 19, d = -121665/121666, and sqrt(-1) = 2^((p-1)/4).
+// Ed25519 (RFC 8032 §5.1): -x^2 + y^2 = 1 + d x^2 y^2 over p = 2^255 - 19, d = -121665/121666.
 const P25519 = 2n ** 255n - 19n;
 const D25519 = mod(-121665n * modPow(121666n, P25519 - 2n, P25519), P25519);
-const SQRT_M1 = modPow(2n, (P25519 - 1n) / 4n, P25519);
 
-/** RFC 8032 §5.1.3 point decoding, then the small-order check (8·P is the identity). */
+/** The Jacobi symbol (a/n) for odd n > 0: 1, -1 or 0. For prime n it says whether a is a square mod n. */
+function jacobi(a: bigint, n: bigint): number {
+  let t = 1;
+  a = mod(a, n);
+  while (a !== 0n) {
+    while ((a & 1n) === 0n) {
+      a >>= 1n;
+      const r = n & 7n;
+      if (r === 3n || r === 5n) t = -t;
+    }
+    [a, n] = [n, a];
+    if ((a & 3n) === 3n && (n & 3n) === 3n) t = -t;
+    a %= n;
+  }
+  return n === 1n ? t : 0;
+}
+
+/**
+ * Decides what RFC 8032 §5.1.3 decoding decides, without computing x (a 252-bit exponentiation
+ * that would cost more than signing the certificate): y must be below p; x^2 = u/v with
+ * u = y^2 - 1, v = d y^2 + 1 must have a root (v is never 0: -1/d is not a square), which holds
+ * exactly when u·v is a square; x = 0 (u = 0) must not carry the sign bit. Then small order:
+ * 8·P is the identity exactly when P is (0, 1), (0, -1), (±sqrt(-1), 0) (y^2 ∈ {0, 1}), or one
+ * of the four points of order 8, whose double has y = 0 — the doubling law gives
+ * y(2P) = (y^2 + x^2)/(2 + x^2 - y^2), so x^2 = -y^2, i.e. d y^4 + 2 y^2 - 1 = 0.
+ */
 function ed25519Problem(enc: Buffer): string | undefined {
   const p = P25519;
   const sign = enc[31]! >> 7;
@@ -61,27 +89,11 @@ function ed25519Problem(enc: Buffer): string | undefined {
   const yy = (y * y) % p;
   const u = mod(yy - 1n, p);
   const v = (D25519 * yy + 1n) % p;
-  const v3 = (((v * v) % p) * v) % p;
-  const v7 = (((v3 * v3) % p) * v) % p;
-  let x = (((u * v3) % p) * modPow((u * v7) % p, (p - 5n) / 8n, p)) % p;
-  const vxx = (((x * x) % p) * v) % p;
-  if (vxx === mod(-u, p)) x = (x * SQRT_M1) % p;
-  else if (vxx !== u) return 'ed25519 key is not a point on the curve (RFC 8032 §5.1.3)';
-  if (x === 0n && sign === 1) return 'ed25519 key is not a valid point: x is 0 but its sign bit is set (RFC 8032 §5.1.3)';
-  if (Number(x & 1n) !== sign) x = p - x;
-  // Three doublings in projective coordinates (RFC 8032 §5.1.4); the identity is X = 0, Y = Z.
-  let [X, Y, Z] = [x, y, 1n];
-  for (let i = 0; i < 3; i++) {
-    const a = (X * X) % p;
-    const b = (Y * Y) % p;
-    const c = (2n * Z * Z) % p;
-    const h = (a + b) % p;
-    const e = mod(h - ((X + Y) * (X + Y)), p);
-    const g = mod(a - b, p);
-    const f = (c + g) % p;
-    [X, Y, Z] = [(e * f) % p, (g * h) % p, (f * g) % p];
+  if (jacobi(u * v, p) === -1) return 'ed25519 key is not a point on the curve (RFC 8032 §5.1.3)';
+  if (u === 0n && sign === 1) return 'ed25519 key is not a valid point: x is 0 but its sign bit is set (RFC 8032 §5.1.3)';
+  if (yy === 0n || yy === 1n || (((D25519 * yy) % p) * yy + 2n * yy - 1n) % p === 0n) {
+    return `ed25519 key is a small-order point: one signature verifies for every message, so ${FORGEABLE}`;
   }
-  if (X === 0n && Y === Z) return `ed25519 key is a small-order point: one signature verifies for every message, so ${FORGEABLE}`;
   return undefined;
 }
 
@@ -128,8 +140,8 @@ export function publicKeyValueProblem(blob: Buffer): string | undefined {
   try {
     const type = r.text();
     if (type === 'ssh-rsa') {
-      const e = bigEndian(r.mpint());
-      return rsaProblem(e, bigEndian(r.mpint()));
+      const e = r.mpint();
+      return rsaProblem(e, r.mpint());
     }
     if (type === 'ssh-ed25519') {
       const a = r.string();

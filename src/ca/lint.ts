@@ -5,11 +5,14 @@ import { CertificateInputError, parseCertificateText } from '../formats/certific
 import { FOREVER, certificateSignatureAlgorithm } from '../ssh/certificate.js';
 import type { Certificate, CertOption, CertType } from '../ssh/certificate.js';
 import { fingerprint } from '../ssh/keys.js';
+import { publicKeyValueProblem } from '../ssh/key-values.js';
 import { BACKDATE_SECONDS } from './request.js';
 import { isUserOnlyExtension } from './extensions.js';
 
 export const LINT_CODES = [
   'unreadable',
+  'invalid-key',
+  'invalid-ca-key',
   'sha1-signature',
   'empty-principals',
   'wildcard-principal',
@@ -89,6 +92,12 @@ export function lintCertificate(cert: Certificate, ctx: LintContext): Finding[] 
   const error = (code: LintCode, message: string) => findings.push({ level: 'error', code, message });
   const warning = (code: LintCode, message: string) => findings.push({ level: 'warning', code, message });
   const host = cert.type === 'host';
+
+  // The decoder takes any well-formed key so that such a certificate can still be shown; this is where it fails.
+  const keyProblem = publicKeyValueProblem(cert.key.blob);
+  if (keyProblem !== undefined) error('invalid-key', `the certified key is refused: ${keyProblem}`);
+  const caProblem = publicKeyValueProblem(cert.signatureKey);
+  if (caProblem !== undefined) error('invalid-ca-key', `the signing CA key is refused: ${caProblem}; its signature proves nothing`);
 
   if (certificateSignatureAlgorithm(cert) === 'ssh-rsa') {
     error('sha1-signature', 'the CA signed with ssh-rsa (SHA-1), which OpenSSH 8.8 and later refuse by default (CASignatureAlgorithms); re-sign with rsa-sha2-512');

@@ -1,22 +1,18 @@
 // Reading a public key a user hands us (`--public-key`): OpenSSH one-line keys natively; PEM,
 // PKCS#8 and RFC 4716 through sshpk (loaded only then). We say what we found when we refuse.
-import { KeyFormatError, RSA_MIN_BITS, parsePublicKeyBlob } from '../ssh/keys.js';
+import { KeyFormatError, checkPublicKeyValue, parsePublicKeyBlob } from '../ssh/keys.js';
 import type { SshPublicKey } from '../ssh/keys.js';
 
 export class PublicKeyInputError extends Error {}
 
 const PRIVATE_MARKERS = /-----BEGIN (OPENSSH|RSA|EC|DSA|ENCRYPTED)? ?PRIVATE KEY-----|PuTTY-User-Key-File/;
 
-function checkAcceptable(key: SshPublicKey): SshPublicKey {
-  if (key.type === 'ssh-rsa' && key.bits < RSA_MIN_BITS) {
-    throw new PublicKeyInputError(`RSA key of ${key.bits} bits is too small (at least ${RSA_MIN_BITS})`);
-  }
-  return key;
-}
-
+/** Every key that comes in is checked for structure and for values (no forgeable keys) here. */
 function fromBlob(blob: Buffer): SshPublicKey {
   try {
-    return checkAcceptable(parsePublicKeyBlob(blob).key);
+    const { key } = parsePublicKeyBlob(blob);
+    checkPublicKeyValue(key);
+    return key;
   } catch (err) {
     if (err instanceof KeyFormatError) throw new PublicKeyInputError(err.message);
     throw err;
@@ -52,7 +48,24 @@ export async function parsePublicKeyText(text: string): Promise<SshPublicKey> {
   return parseOpenSshPublicKey(text);
 }
 
+const BLOCK_BEGIN = /^(?:-----BEGIN [A-Z0-9 ]+-----|---- BEGIN SSH2 PUBLIC KEY ----)$/;
+const BLOCK_END = /^(?:-----END [A-Z0-9 ]+-----|---- END SSH2 PUBLIC KEY ----)$/;
+
+/** sshpk reads the first block and ignores the rest; a second key (or anything else) after it is refused, not dropped. */
+function refuseExtraContent(text: string): void {
+  if (PRIVATE_MARKERS.test(text)) throw new PublicKeyInputError('found a private key; give the public key (the .pub file) instead');
+  const lines = text.split(/\r?\n/).map((l) => l.trim());
+  const begins = lines.filter((l) => BLOCK_BEGIN.test(l)).length;
+  const end = lines.findIndex((l) => BLOCK_END.test(l));
+  const after = end < 0 ? [] : lines.slice(end + 1).filter((l) => l !== '' && !l.startsWith('#'));
+  if (begins > 1 || after.some((l) => /^\S+\s+[A-Za-z0-9+/]{16,}/.test(l))) {
+    throw new PublicKeyInputError('found more than one key; give one key per file');
+  }
+  if (after.length > 0) throw new PublicKeyInputError('found text after the end of the key');
+}
+
 async function viaSshpk(text: string): Promise<SshPublicKey> {
+  refuseExtraContent(text);
   const { default: sshpk } = await import('sshpk');
   let parsed: ReturnType<typeof sshpk.parseKey>;
   try {

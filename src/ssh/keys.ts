@@ -3,6 +3,8 @@
 // RFC 8332 (rsa-sha2-512), OpenSSH PROTOCOL.key (openssh-key-v1).
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { DerError, DerReader, TAG, derElement, derUnsigned } from './der.js';
+import { publicKeyValueProblem } from './key-values.js';
 import { SshReader, SshWriter, WireFormatError } from './wire.js';
 
 /** Key types this tool generates (CA keys and fresh client/host keys). */
@@ -11,20 +13,23 @@ export type KeyType = (typeof KEY_TYPES)[number];
 
 /** RSA keys we generate; OpenSSH's own default since 9.x is 3072. */
 export const RSA_GENERATED_BITS = 3072;
-/** Smallest RSA key we sign; OpenSSH refuses < 1024 and NIST deprecated < 2048. */
-export const RSA_MIN_BITS = 2048;
+export { RSA_MAX_BITS, RSA_MIN_BITS } from './key-values.js';
 
 interface EcCurve {
-  jwk: 'P-256' | 'P-384' | 'P-521';
   ssh: 'nistp256' | 'nistp384' | 'nistp521';
   hash: 'sha256' | 'sha384' | 'sha512';
   bytes: number;
+  /** DER of the curve's OID (RFC 5480 §2.1.1.1) */
+  oid: Buffer;
 }
 const EC_CURVES: readonly EcCurve[] = [
-  { jwk: 'P-256', ssh: 'nistp256', hash: 'sha256', bytes: 32 },
-  { jwk: 'P-384', ssh: 'nistp384', hash: 'sha384', bytes: 48 },
-  { jwk: 'P-521', ssh: 'nistp521', hash: 'sha512', bytes: 66 },
+  { ssh: 'nistp256', hash: 'sha256', bytes: 32, oid: Buffer.from('06082a8648ce3d030107', 'hex') },
+  { ssh: 'nistp384', hash: 'sha384', bytes: 48, oid: Buffer.from('06052b81040022', 'hex') },
+  { ssh: 'nistp521', hash: 'sha512', bytes: 66, oid: Buffer.from('06052b81040023', 'hex') },
 ];
+/** DER of the algorithm OIDs in SPKI / PKCS#8 (RFC 8410 §3, RFC 5480 §2.1.1). */
+const OID_ED25519 = Buffer.from('06032b6570', 'hex');
+const OID_EC_PUBLIC_KEY = Buffer.from('06072a8648ce3d0201', 'hex');
 
 export class KeyFormatError extends Error {}
 
@@ -37,12 +42,9 @@ export interface SshPublicKey {
   bits: number;
 }
 
-const b64u = (s: string | undefined): Buffer => {
-  if (s === undefined) throw new KeyFormatError('key is missing a component');
-  return Buffer.from(s, 'base64url');
-};
 const leftPad = (b: Buffer, n: number): Buffer =>
   b.length >= n ? b : Buffer.concat([Buffer.alloc(n - b.length), b]);
+const ecBits = (curve: EcCurve): number => (curve.bytes === 66 ? 521 : curve.bytes * 8);
 
 export function generatePrivateKey(type: KeyType): KeyObject {
   switch (type) {
@@ -55,25 +57,46 @@ export function generatePrivateKey(type: KeyType): KeyObject {
   }
 }
 
-/** The SSH public key of a node:crypto key (public or private). */
+/** SPKI (RFC 5280 §4.1): SEQUENCE { SEQUENCE { algorithm OID, parameters }, BIT STRING key }. */
+function readSpki(der: Buffer): { algorithm: Buffer; parameters: Buffer | undefined; key: Buffer } {
+  const outer = new DerReader(der);
+  const spki = new DerReader(outer.element(TAG.SEQUENCE));
+  outer.end();
+  const alg = new DerReader(spki.element(TAG.SEQUENCE));
+  const algorithm = derElement(TAG.OID, alg.element(TAG.OID));
+  const parameters = alg.peek() === TAG.OID ? derElement(TAG.OID, alg.element(TAG.OID)) : undefined;
+  const bits = spki.element(TAG.BIT_STRING);
+  spki.end();
+  if (bits[0] !== 0) throw new DerError('public key BIT STRING has unused bits');
+  return { algorithm, parameters, key: bits.subarray(1) };
+}
+
+/** The SSH public key of a node:crypto key (public or private), from its DER export. */
 export function sshPublicKey(key: KeyObject): SshPublicKey {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  const jwk = pub.export({ format: 'jwk' });
-  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') {
-    return { type: 'ssh-ed25519', blob: new SshWriter().string('ssh-ed25519').string(b64u(jwk.x)).toBuffer(), bits: 256 };
+  try {
+    if (pub.asymmetricKeyType === 'rsa') {
+      const r = new DerReader(pub.export({ type: 'pkcs1', format: 'der' }));
+      const seq = new DerReader(r.element(TAG.SEQUENCE));
+      const n = seq.unsigned();
+      const e = seq.unsigned();
+      return { type: 'ssh-rsa', blob: new SshWriter().string('ssh-rsa').mpint(e).mpint(n).toBuffer(), bits: bitLength(n) };
+    }
+    const spki = readSpki(pub.export({ type: 'spki', format: 'der' }));
+    if (spki.algorithm.equals(OID_ED25519) && spki.key.length === 32) {
+      return { type: 'ssh-ed25519', blob: new SshWriter().string('ssh-ed25519').string(spki.key).toBuffer(), bits: 256 };
+    }
+    if (spki.algorithm.equals(OID_EC_PUBLIC_KEY)) {
+      const curve = EC_CURVES.find((c) => spki.parameters?.equals(c.oid));
+      if (!curve) throw new KeyFormatError('unsupported elliptic curve');
+      const type = `ecdsa-sha2-${curve.ssh}`;
+      return { type, blob: new SshWriter().string(type).string(curve.ssh).string(spki.key).toBuffer(), bits: ecBits(curve) };
+    }
+  } catch (err) {
+    if (err instanceof DerError) throw new KeyFormatError(`unexpected key encoding from node:crypto: ${err.message}`);
+    throw err;
   }
-  if (jwk.kty === 'EC') {
-    const curve = EC_CURVES.find((c) => c.jwk === jwk.crv);
-    if (!curve) throw new KeyFormatError(`unsupported elliptic curve ${String(jwk.crv)}`);
-    const type = `ecdsa-sha2-${curve.ssh}`;
-    const point = Buffer.concat([Buffer.from([4]), leftPad(b64u(jwk.x), curve.bytes), leftPad(b64u(jwk.y), curve.bytes)]);
-    return { type, blob: new SshWriter().string(type).string(curve.ssh).string(point).toBuffer(), bits: curve.bytes === 66 ? 521 : curve.bytes * 8 };
-  }
-  if (jwk.kty === 'RSA') {
-    const n = b64u(jwk.n);
-    return { type: 'ssh-rsa', blob: new SshWriter().string('ssh-rsa').mpint(b64u(jwk.e)).mpint(n).toBuffer(), bits: bitLength(n) };
-  }
-  throw new KeyFormatError(`unsupported key type ${String(jwk.kty)}`);
+  throw new KeyFormatError(`unsupported key type ${String(pub.asymmetricKeyType)}`);
 }
 
 function bitLength(magnitude: Buffer): number {
@@ -83,9 +106,14 @@ function bitLength(magnitude: Buffer): number {
   return (magnitude.length - i - 1) * 8 + (32 - Math.clz32(magnitude[i]!));
 }
 
+const spkiKeyObject = (algorithm: Buffer, key: Buffer): KeyObject =>
+  createPublicKey({ key: derElement(TAG.SEQUENCE, Buffer.concat([algorithm, derElement(TAG.BIT_STRING, Buffer.concat([Buffer.from([0]), key]))])), format: 'der', type: 'spki' });
+
 /**
- * Parses and validates a public-key blob by loading it into node:crypto, so a point not on
- * its curve or a malformed RSA modulus is refused before we sign anything over it.
+ * Parses a public-key blob: its structure (known type and curve, lengths, an uncompressed point,
+ * no trailing bytes), not its values, so that `auth inspect` can still show a certificate for a
+ * worthless key; checkPublicKeyValue judges those. The KeyObject is built (from DER) only when
+ * a signature is checked, and node:crypto then refuses an EC point off its curve on its own.
  */
 export function parsePublicKeyBlob(blob: Buffer): { key: SshPublicKey; keyObject: KeyObject } {
   const r = new SshReader(blob);
@@ -96,47 +124,44 @@ export function parsePublicKeyBlob(blob: Buffer): { key: SshPublicKey; keyObject
     throw new KeyFormatError('not an SSH public key');
   }
   try {
-    let keyObject: KeyObject | undefined;
-    let makeKeyObject = (): KeyObject => keyObject!;
+    let makeKeyObject: () => KeyObject;
     let key: SshPublicKey;
     if (type === 'ssh-ed25519') {
       const x = r.string();
       r.end();
       if (x.length !== 32) throw new KeyFormatError('ed25519 key is not 32 bytes');
-      // Any 32 bytes is an ed25519 key to OpenSSH too; the KeyObject is built only if a signature is checked.
-      makeKeyObject = () => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: x.toString('base64url') }, format: 'jwk' });
+      makeKeyObject = () => spkiKeyObject(derElement(TAG.SEQUENCE, OID_ED25519), x);
       key = { type, blob: new SshWriter().string(type).string(x).toBuffer(), bits: 256 };
     } else if (type.startsWith('ecdsa-sha2-')) {
       const curveName = r.text();
       const point = r.string();
       r.end();
       const curve = EC_CURVES.find((c) => `ecdsa-sha2-${c.ssh}` === type && c.ssh === curveName);
-      if (!curve) throw new KeyFormatError(`unsupported ECDSA key ${type}`);
-      if (point.length !== 1 + 2 * curve.bytes || point[0] !== 4) throw new KeyFormatError('ECDSA point is not an uncompressed point');
-      keyObject = createPublicKey({
-        key: {
-          kty: 'EC',
-          crv: curve.jwk,
-          x: point.subarray(1, 1 + curve.bytes).toString('base64url'),
-          y: point.subarray(1 + curve.bytes).toString('base64url'),
-        },
-        format: 'jwk',
-      });
-      key = { type, blob: new SshWriter().string(type).string(curve.ssh).string(point).toBuffer(), bits: curve.bytes === 66 ? 521 : curve.bytes * 8 };
+      if (!curve) throw new KeyFormatError(`unsupported ECDSA key ${type} (curve ${curveName}); allowed: nistp256, nistp384, nistp521`);
+      if (point.length === 1 && point[0] === 0) throw new KeyFormatError('ECDSA key is the point at infinity: anyone could forge signatures for this key');
+      if (point[0] === 2 || point[0] === 3) throw new KeyFormatError('ECDSA point is compressed; OpenSSH accepts only uncompressed points');
+      if (point.length !== 1 + 2 * curve.bytes || point[0] !== 4) throw new KeyFormatError(`ECDSA point is not an uncompressed ${curve.ssh} point`);
+      makeKeyObject = () => spkiKeyObject(derElement(TAG.SEQUENCE, Buffer.concat([OID_EC_PUBLIC_KEY, curve.oid])), point);
+      key = { type, blob: new SshWriter().string(type).string(curve.ssh).string(point).toBuffer(), bits: ecBits(curve) };
     } else if (type === 'ssh-rsa') {
       const e = r.mpint();
       const n = r.mpint();
       r.end();
-      keyObject = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
+      makeKeyObject = () => createPublicKey({ key: derElement(TAG.SEQUENCE, Buffer.concat([derUnsigned(n), derUnsigned(e)])), format: 'der', type: 'pkcs1' });
       key = { type, blob: new SshWriter().string(type).mpint(e).mpint(n).toBuffer(), bits: bitLength(n) };
     } else {
       throw new KeyFormatError(`unsupported key type ${type}`);
     }
+    let keyObject: KeyObject | undefined;
     // The blob is rebuilt from its parts so that what we embed is canonical (e.g. no padded mpints).
     return {
       key,
       get keyObject() {
-        return (keyObject ??= makeKeyObject());
+        try {
+          return (keyObject ??= makeKeyObject());
+        } catch {
+          throw new KeyFormatError(`invalid ${type} key`);
+        }
       },
     };
   } catch (err) {
@@ -144,6 +169,16 @@ export function parsePublicKeyBlob(blob: Buffer): { key: SshPublicKey; keyObject
     if (err instanceof WireFormatError) throw new KeyFormatError(`malformed ${type} key: ${err.message}`);
     throw new KeyFormatError(`invalid ${type} key`);
   }
+}
+
+/**
+ * Refuses a key whose numbers make it worthless or forgeable (RSA e = 1, an ed25519
+ * small-order point, an ECDSA point off its curve, ...): call it wherever a key comes in
+ * to be certified, revoked or trusted. The message says why, in one line.
+ */
+export function checkPublicKeyValue(key: SshPublicKey): void {
+  const problem = publicKeyValueProblem(key.blob);
+  if (problem !== undefined) throw new KeyFormatError(problem);
 }
 
 /** OpenSSH's fingerprint: SHA256:<unpadded base64 of the blob's SHA-256>. */
@@ -218,26 +253,41 @@ export function sshVerify(publicBlob: Buffer, data: Buffer, signature: Buffer): 
  */
 export function openSshPrivateKey(privateKey: KeyObject, comment: string, checkInt = randomBytes(4).readUInt32BE()): string {
   const pub = sshPublicKey(privateKey);
-  const jwk = privateKey.export({ format: 'jwk' });
   const priv = new SshWriter().uint32(checkInt).uint32(checkInt);
-  if (pub.type === 'ssh-ed25519') {
-    const x = b64u(jwk.x);
-    priv.string('ssh-ed25519').string(x).string(Buffer.concat([b64u(jwk.d), x]));
-  } else if (pub.type === 'ssh-rsa') {
-    priv
-      .string('ssh-rsa')
-      .mpint(b64u(jwk.n))
-      .mpint(b64u(jwk.e))
-      .mpint(b64u(jwk.d))
-      .mpint(b64u(jwk.qi))
-      .mpint(b64u(jwk.p))
-      .mpint(b64u(jwk.q));
-  } else {
-    const r = new SshReader(pub.blob);
-    r.string();
-    const curveName = r.string();
-    const point = r.string();
-    priv.string(pub.type).string(curveName).string(point).mpint(b64u(jwk.d));
+  try {
+    if (pub.type === 'ssh-ed25519') {
+      // PKCS#8 (RFC 5208 §5, RFC 8410 §7): the private key is an OCTET STRING inside the OCTET STRING.
+      const outer = new DerReader(privateKey.export({ type: 'pkcs8', format: 'der' }));
+      const p8 = new DerReader(outer.element(TAG.SEQUENCE));
+      p8.unsigned();
+      p8.element(TAG.SEQUENCE);
+      const seed = new DerReader(p8.element(TAG.OCTET_STRING)).element(TAG.OCTET_STRING);
+      if (seed.length !== 32) throw new DerError('ed25519 private key is not 32 bytes');
+      const x = new SshReader(pub.blob);
+      x.string();
+      const a = x.string();
+      priv.string('ssh-ed25519').string(a).string(Buffer.concat([seed, a]));
+    } else if (pub.type === 'ssh-rsa') {
+      // RSAPrivateKey (RFC 8017 A.1.2): version, n, e, d, p, q, dP, dQ, qInv; OpenSSH wants n e d iqmp p q.
+      const outer = new DerReader(privateKey.export({ type: 'pkcs1', format: 'der' }));
+      const k = new DerReader(outer.element(TAG.SEQUENCE));
+      const [, n, e, d, p, q, , , qi] = Array.from({ length: 9 }, () => k.unsigned());
+      priv.string('ssh-rsa').mpint(n!).mpint(e!).mpint(d!).mpint(qi!).mpint(p!).mpint(q!);
+    } else {
+      // ECPrivateKey (RFC 5915 §3): version 1, then the scalar as an OCTET STRING.
+      const outer = new DerReader(privateKey.export({ type: 'sec1', format: 'der' }));
+      const k = new DerReader(outer.element(TAG.SEQUENCE));
+      k.unsigned();
+      const scalar = k.element(TAG.OCTET_STRING);
+      const r = new SshReader(pub.blob);
+      r.string();
+      const curveName = r.string();
+      const point = r.string();
+      priv.string(pub.type).string(curveName).string(point).mpint(scalar);
+    }
+  } catch (err) {
+    if (err instanceof DerError) throw new KeyFormatError(`unexpected private key encoding from node:crypto: ${err.message}`);
+    throw err;
   }
   priv.string(comment);
   // Pad to the cipher block size ("none" uses 8) with 1, 2, 3, ...

@@ -260,6 +260,30 @@ export function buildProgram(): Command {
     .addHelpText('after', examples(['tctl audit verify']))
     .action(run(async () => (await import('./commands/audit-verify.js')).auditVerify));
 
+  const ssh = program.command('ssh').description('OpenSSH configuration for this cluster');
+  globals(ssh.command('config'))
+    .description('print the sshd_config lines for a server (--host) or the ssh_config block for a client (--user)')
+    .option('--host', 'sshd_config: TrustedUserCAKeys, RevokedKeys, HostKey, HostCertificate')
+    .option('--user', 'ssh_config: a Host block with UserKnownHostsFile (@cert-authority lines), StrictHostKeyChecking, RevokedHostKeys')
+    .option('--user-ca-keys <path>', 'with --host: where the user CA export goes (default /etc/ssh/teleport_user_ca.pub)')
+    .option('--revoked-keys <path>', 'with --host: where the KRL goes (default /etc/ssh/revoked.krl)')
+    .option('--host-key <path>', 'with --host: the host private key (default /etc/ssh/ssh_host_ed25519_key)')
+    .option('--host-certificate <path>', 'with --host: its certificate (default <host-key>-cert.pub)')
+    .option('--known-hosts <path>', 'with --user: where the host CA export goes (default ~/.ssh/known_hosts.CLUSTER)')
+    .option('--revoked-host-keys <path>', 'with --user: where the KRL goes (default ~/.ssh/revoked.CLUSTER.krl)')
+    .option('--identity-file <path>', 'with --user: a key from "auth sign --user" (ssh loads <path>-cert.pub beside it)')
+    .option('--host-patterns <patterns>', 'with --user: the hosts the block covers (default CLUSTER,*.CLUSTER)')
+    .addHelpText(
+      'after',
+      examples([
+        'tctl ssh config --host >> /etc/ssh/sshd_config.d/tctl.conf',
+        'tctl ssh config --host --host-key=/etc/ssh/ssh_host_ecdsa_key',
+        'tctl ssh config --user >> ~/.ssh/config',
+        'tctl ssh config --user --identity-file=~/.ssh/joe --host-patterns="*.example.com,10.0.0.*"',
+      ]),
+    )
+    .action(run(async () => (await import('./commands/ssh-config.js')).sshConfig));
+
   // Teleport's tctl has a version command too; scripts call it.
   program
     .command('version')

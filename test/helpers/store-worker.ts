@@ -64,14 +64,19 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    if (err instanceof TctlError) {
-      process.stderr.write(`tctl: error: ${err.message}\n${err.hint ? `tctl: hint: ${err.hint}\n` : ''}`);
-      process.exit(1);
-    }
-    process.stderr.write(`${(err as Error).stack}\n`);
-    process.exit(3);
-  },
-);
+// `node --test dist/test/` loads every file under it, this one too: without an argument it is not a worker.
+if (process.argv[2] !== undefined) runMain();
+
+function runMain(): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      if (err instanceof TctlError) {
+        process.stderr.write(`tctl: error: ${err.message}\n${err.hint ? `tctl: hint: ${err.hint}\n` : ''}`);
+        process.exit(1);
+      }
+      process.stderr.write(`${(err as Error).stack}\n`);
+      process.exit(3);
+    },
+  );
+}

@@ -215,3 +215,43 @@ export function audited<T>(dataDir: string, command: string, fn: () => { result:
   appendAudit(dataDir, { command, what: outcome.what, result: 'ok' });
   return outcome.result;
 }
+
+// For storage backends that keep the chain elsewhere than audit.jsonl (src/store/backend.ts):
+// the same line bytes and the same verdict, from lines handed over rather than read from the file.
+
+/** The line appendAudit would write after `last` (the chain's last line, undefined when empty). */
+export function auditLineAfter(last: Buffer | undefined, event: AuditEvent, now: Date = new Date()): string {
+  let prev = GENESIS;
+  let seq = 1;
+  if (last !== undefined) {
+    try {
+      const parsed = JSON.parse(last.toString('utf8')) as AuditLine;
+      if (typeof parsed.hash !== 'string' || !Number.isSafeInteger(parsed.seq)) throw new Error('not an audit line');
+      prev = parsed.hash;
+      seq = parsed.seq + 1;
+    } catch {
+      // As appendAudit: chain onto the raw bytes of a damaged last line so verify names that line.
+      prev = sha256(last);
+      seq = 0;
+    }
+  }
+  return formatLine({ v: FORMAT, seq, time: now.toISOString(), who: who(), ...event, prev });
+}
+
+/** A line as a store hands it over: its bytes without the newline, or 'too long' past MAX_AUDIT_LINE_BYTES. */
+export type AuditLineBytes = Buffer | 'too long';
+
+/** verifyAudit's verdict for a chain given line by line, in order. */
+export async function verifyAuditLines(lines: AsyncIterable<AuditLineBytes> | Iterable<AuditLineBytes>): Promise<AuditVerdict> {
+  let prev = GENESIS;
+  let n = 0;
+  for await (const raw of lines) {
+    n++;
+    const bad = (reason: string): AuditVerdict => ({ ok: false, lines: n, brokenLine: n, reason });
+    if (raw === 'too long') return bad(`longer than ${MAX_AUDIT_LINE_BYTES} bytes`);
+    const r = checkLine(raw, n, prev);
+    if ('problem' in r) return bad(r.problem);
+    prev = r.hash;
+  }
+  return { ok: true, lines: n };
+}

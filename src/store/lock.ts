@@ -125,3 +125,41 @@ function removeOrphanedTempFiles(dataDir: string): void {
     }
   }
 }
+
+/**
+ * withLock for a caller that awaits while it holds the lock (the storage interface is async):
+ * the same lock file, flock, holder note, wait and clean-up; waiting yields to the event loop.
+ */
+export async function withLockAsync<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
+  const file = path.join(dataDir, LOCK_FILE);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    throw fileError('cannot lock data dir', dataDir, err);
+  }
+  try {
+    const deadline = Date.now() + WAIT_MS;
+    for (let delay = 5; !tryLock(fd, file); delay = Math.min(delay * 2, 100)) {
+      if (Date.now() > deadline) {
+        throw new TctlError(`data dir ${dataDir} is locked by ${holderNote(fd)}`, {
+          hint: 'another tctl is still working on it; the lock is released the moment that process ends',
+        });
+      }
+      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+    }
+    writeNote(fd);
+    try {
+      removeOrphanedTempFiles(dataDir);
+      return await fn();
+    } finally {
+      try {
+        fs.ftruncateSync(fd, 0);
+      } catch {
+        // informational only
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}

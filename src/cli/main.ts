@@ -237,11 +237,11 @@ export function buildProgram(): Command {
     });
 
   globals(auth.command('revoke'))
-    .description('revoke a certificate (by serial, key id or file) or a public key; deploy with "auth export --type=krl"')
-    .option('--serial <n>', 'a serial from "tctl auth ls" or ssh-keygen -L')
+    .description('revoke a certificate (by serial, key id or file) or a public key; deploy with "auth export --type=krl" (SSH) or "auth crl" (TLS)')
+    .option('--serial <n>', 'a serial from "tctl auth ls": decimal for SSH (ssh-keygen -L), hex for TLS (openssl x509 -serial; 0x and colons allowed)')
     .option('--key-id <id>', 'every certificate with this key id from one CA (tctl refuses to sign it again)')
     .option('--type <type>', 'with --key-id: user or host; needed when the issuance log has the key id under both CAs, or not at all')
-    .option('--cert <file>', 'a certificate this CA signed')
+    .option('--cert <file>', 'a certificate this CA signed: OpenSSH, or X.509 in PEM or DER')
     .option('--public-key <file>', 'a public key, and with it every certificate for it')
     .option('--reason <text>', 'why, for the record')
     .addHelpText(
@@ -255,6 +255,22 @@ export function buildProgram(): Command {
       ]),
     )
     .action(run(async () => (await import('./commands/auth-revoke.js')).authRevoke));
+
+  globals(auth.command('crl'))
+    .description('print the certificate revocation list of a TLS CA: one CRL per trusted key (DER on stdout, or PEM)')
+    .option('--type <type>', 'which TLS CA: db-client (alias db_client), db, user or host')
+    .option('--format <format>', 'der (default; one CRL) or pem (every trusted key\'s CRL, for PostgreSQL ssl_crl_file and nginx ssl_crl)')
+    .option('--ttl <duration>', 'nextUpdate: how long the CRL is valid (default 8760h); redeploy before then, PostgreSQL refuses every client after it')
+    .option('-o, --out <file>', 'write to this file (atomically) instead of stdout')
+    .addHelpText(
+      'after',
+      examples([
+        'tctl auth revoke --serial=3b1f...   # the hex serial from "tctl auth ls"',
+        'tctl auth crl --type=db-client --format=pem -o /etc/postgresql/db-client.crl   # PostgreSQL: ssl_crl_file',
+        'tctl auth crl --type=db-client > db-client.crl   # DER, as Teleport prints it',
+      ]),
+    )
+    .action(run(async () => (await import('./commands/auth-crl.js')).authCrl));
 
   globals(auth.command('ls'))
     .description('list issued certificates from the issuance log')

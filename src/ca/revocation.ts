@@ -134,6 +134,7 @@ export function parseAnySerial(text: string): { text: string; ssh?: bigint; x509
   const hexOk = /^[0-9a-fA-F]{16,40}$/.test(digits) && BigInt('0x' + digits) > 0n;
   const x509 = hexOk ? BigInt('0x' + digits).toString(16) : undefined;
   if (ssh === undefined && x509 === undefined) {
+    if (/^\d{1,20}$/.test(text)) throw new UsageError(`invalid --serial "${text}": must be between 1 and 2^64-1`);
     throw new UsageError(`invalid --serial "${text}"`, 'give the decimal serial of an SSH certificate or the hex serial of a TLS certificate, as "tctl auth ls" or ssh-keygen -L / openssl x509 -serial show them');
   }
   return { text, ssh, x509 };
@@ -225,11 +226,4 @@ export function checkNotRevoked(index: RevocationIndex, cert: PlannedCertificate
 /** The revocations of a data dir, read once for a whole signing. */
 export function revocationIndex(dataDir: string): RevocationIndex {
   return new RevocationIndex(readRevocations(dataDir));
-}
-
-export function parseSerial(text: string): bigint {
-  if (!/^\d{1,20}$/.test(text)) throw new UsageError(`invalid --serial "${text}"`, 'give the decimal serial shown by "tctl auth ls" or ssh-keygen -L');
-  const n = BigInt(text);
-  if (n === 0n || n > 0xffffffffffffffffn) throw new UsageError(`invalid --serial "${text}": must be between 1 and 2^64-1`);
-  return n;
 }

@@ -274,7 +274,7 @@ export function buildProgram(): Command {
 
   globals(auth.command('ls'))
     .description('list issued certificates from the issuance log')
-    .option('--type <type>', 'user or host')
+    .option('--type <type>', 'user or host (SSH), or a TLS profile: tls-user, tls-host, db-server, db-client, cockroachdb-node')
     .option('--principal <name>', 'only certificates for this principal')
     .option('--valid', 'only valid certificates')
     .option('--expired', 'only expired certificates')

@@ -6,8 +6,8 @@ import { TctlError, allowedValues } from '../errors.js';
 export { CA_KEY_TYPES, TLS_CAS, X509_KEY_TYPES, type TlsCa, type X509KeyType } from './types.js';
 import { type X509KeyType, X509_KEY_TYPES } from './types.js';
 
-export const LEAF_PROFILES = ['tls-user', 'tls-host', 'db-server', 'db-client', 'cockroachdb-node'] as const;
-export type LeafProfile = (typeof LEAF_PROFILES)[number];
+export { LEAF_PROFILES, type LeafProfile } from './types.js';
+import type { LeafProfile } from './types.js';
 
 /** Keys tctl generates for `auth sign`: databases get RSA-2048 (what each of them accepts), TLS users and hosts P-256. */
 export const LEAF_KEY_TYPES: Record<LeafProfile, X509KeyType> = {

@@ -17,3 +17,7 @@ export const CA_KEY_TYPES: Record<'balanced-v1' | 'rsa', Record<TlsCa, X509KeyTy
   rsa: { host: 'rsa-2048', user: 'rsa-2048', db: 'rsa-2048', db_client: 'rsa-2048' },
 };
 
+
+/** What an issued certificate is for; each has its CA, EKUs and key type (certificate.ts, keys.ts). */
+export const LEAF_PROFILES = ['tls-user', 'tls-host', 'db-server', 'db-client', 'cockroachdb-node'] as const;
+export type LeafProfile = (typeof LEAF_PROFILES)[number];

@@ -175,7 +175,8 @@ export function buildKrl(state: State, revocations: RevocationRecord[], now: Dat
     sections.push({ caKey: Buffer.from(k.publicKey, 'base64'), serials, keyIds: ids });
   }
   return encodeKrl({
-    version: BigInt(revocations.length),
+    // TLS revocations go to CRLs (auth crl), never to the KRL: they do not count here either.
+    version: BigInt(revocations.filter((r) => r.kind !== 'x509-serial').length),
     generatedAt: BigInt(Math.floor(now.getTime() / 1000)),
     comment: `tctl ${state.clusterName}`,
     certificates: sections,

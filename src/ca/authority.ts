@@ -1,42 +1,32 @@
-// The certificate authority over a data dir: create the CA keys, pick the signing and trusted
-// keys from the rotation table, and issue certificates with serials and a log entry each.
-import { createPrivateKey, randomBytes } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+// The certificate authority over a data dir: sign SSH certificates with serials and a log entry
+// each, advance rotations (SSH and TLS keys) by the clock or by the operator, and retire keys.
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TctlError } from '../errors.js';
-import { PHASE_TABLE } from '../rotation/phases.js';
 import type { Phase } from '../rotation/phases.js';
 import { keyFilesDropped, moveToPhase, recoveryPhases, repairStandby, rotateNow, scheduledAdvance } from '../rotation/rotate.js';
 import { FOREVER, signCertificate } from '../ssh/certificate.js';
-import { fingerprint, generatePrivateKey, sshPublicKey, sshSigner } from '../ssh/keys.js';
+import { fingerprint, sshSigner } from '../ssh/keys.js';
 import type { KeyType, SshSigner } from '../ssh/keys.js';
 import { appendAudit, audited } from '../store/audit.js';
-import { MAX_DATA_FILE_BYTES, ensurePrivateDir, fileError, fsyncDir, readFileCapped, writeFileAtomic } from '../store/files.js';
-import { allocateSerials, appendIssuance, initSerialCounter } from '../store/issuance.js';
+import { fileError, fsyncDir } from '../store/files.js';
+import { allocateSerials, appendIssuance } from '../store/issuance.js';
 import type { IssuanceRecord } from '../store/issuance.js';
 import { withLock } from '../store/lock.js';
-import { CA_TYPES, KEYS_DIR, TLS_ONLY_CAS, isInitialised, loadState, saveState, scheduleDamageError, statePath } from '../store/state.js';
-import type { AuthorityOf, AuthorityRecord, CaKeyRecord, CaType, KeyRecordBase, LoadOptions, State, TlsAuthorityRecord, TlsKeyRecord } from '../store/state.js';
+import { CA_TYPES, KEYS_DIR, TLS_ONLY_CAS, loadState, saveState, scheduleDamageError, statePath } from '../store/state.js';
+import type { AuthorityOf, CaKeyRecord, CaType, KeyRecordBase, LoadOptions, State, TlsAuthorityRecord, TlsKeyRecord } from '../store/state.js';
 import { TLS_CAS } from '../x509/types.js';
 import type { TlsCa, X509KeyType } from '../x509/types.js';
 import { certificateBody, checkRequest } from './request.js';
 import { checkNotRevoked, revocationIndex } from './revocation.js';
 import type { CertificateRequest } from './request.js';
 
+export { checkTrustedKeys, createCaKey, loadCaKey, signingKeyRecord, trustedKeyRecords } from './ca-keys.js';
+import { createCaKey, loadCaKey, signingKeyRecord, trustedKeyRecords } from './ca-keys.js';
+
 export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();
-
-/** Creates a new CA key, writes its private half (0600) and returns its record. */
-export function createCaKey(dataDir: string, caType: CaType, keyType: KeyType, now: Date): CaKeyRecord {
-  const key = generatePrivateKey(keyType);
-  const pub = sshPublicKey(key);
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const file = path.join(KEYS_DIR, `${caType}-ca-${stamp}-${fingerprint(pub.blob).slice(7, 15).replace(/[/+]/g, '_')}.pem`);
-  const pem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
-  writeFileAtomic(path.join(dataDir, file), pem, { mode: 0o600, overwrite: false });
-  return { keyType, publicKey: pub.blob.toString('base64'), fingerprint: fingerprint(pub.blob), file, createdAt: now.toISOString() };
-}
 
 /**
  * Creates a TLS CA key and its self-signed CA certificate, writing the private key (0600) before
@@ -44,138 +34,6 @@ export function createCaKey(dataDir: string, caType: CaType, keyType: KeyType, n
  * so SSH commands never load the X.509 code.
  */
 export type TlsKeyMaker = (dataDir: string, clusterName: string, ca: TlsCa, keyType: X509KeyType, now: Date) => TlsKeyRecord;
-
-/** What `auth init` makes of the TLS CAs: which key type each gets, and the code that makes them. */
-export interface TlsInit {
-  keyTypes: Record<TlsCa, X509KeyType>;
-  makeKey: TlsKeyMaker;
-}
-
-export interface InitResult {
-  state: State;
-  /** false when the data dir existed and only TLS CAs were added */
-  created: boolean;
-  /** the TLS CAs this call created */
-  addedTls: TlsCa[];
-}
-
-function alreadyInitialised(dataDir: string): TctlError {
-  return new TctlError(`data dir ${dataDir} is already initialised`, {
-    hint: 'each data dir holds one cluster; use another --data-dir for a new one',
-  });
-}
-
-export function initAuthority(dataDir: string, opts: { clusterName: string; keyType: KeyType; now: Date; tls?: TlsInit }): State {
-  return initOrComplete(dataDir, opts).state;
-}
-
-/**
- * A new data dir gets every CA. One initialised before TLS support gets exactly the TLS CAs it
- * lacks (host and user in the phase of their SSH CA, with a next key when it is rotating) and
- * nothing else changes; one that has everything is refused as before.
- */
-export function initOrComplete(dataDir: string, opts: { clusterName: string; keyType: KeyType; now: Date; tls?: TlsInit }): InitResult {
-  ensurePrivateDir(dataDir);
-  return withLock(dataDir, () => {
-    if (isInitialised(dataDir)) {
-      if (!opts.tls) throw alreadyInitialised(dataDir);
-      return completeTls(dataDir, opts.clusterName, opts.tls, opts.now);
-    }
-    ensurePrivateDir(path.join(dataDir, KEYS_DIR));
-    const authorities = {} as Record<CaType, AuthorityRecord>;
-    for (const t of CA_TYPES) {
-      authorities[t] = { current: createCaKey(dataDir, t, opts.keyType, opts.now), retired: [], rotation: { phase: 'standby' } };
-    }
-    if (!fs.existsSync(path.join(dataDir, 'serial'))) initSerialCounter(dataDir);
-    const state: State = { version: 1, clusterName: opts.clusterName, createdAt: opts.now.toISOString(), authorities };
-    if (opts.tls) {
-      const tls: Partial<Record<TlsCa, TlsAuthorityRecord>> = {};
-      for (const t of TLS_CAS) tls[t] = { current: opts.tls.makeKey(dataDir, opts.clusterName, t, opts.tls.keyTypes[t], opts.now), retired: [], rotation: { phase: 'standby' } };
-      state.tls = tls;
-    }
-    // state.json is written last: it is what makes the data dir "initialised".
-    saveState(dataDir, state);
-    return audited(dataDir, 'auth init', () => ({
-      result: { state, created: true, addedTls: state.tls ? [...TLS_CAS] : [] },
-      what: {
-        clusterName: state.clusterName,
-        userCa: authorities.user.current.fingerprint,
-        hostCa: authorities.host.current.fingerprint,
-        ...(state.tls ? { tls: Object.fromEntries(TLS_CAS.map((t) => [t, state.tls![t]!.current.fingerprint])) } : {}),
-      },
-    }));
-  });
-}
-
-function completeTls(dataDir: string, clusterName: string, tlsInit: TlsInit, now: Date): InitResult {
-  const state = loadState(dataDir);
-  const missing = TLS_CAS.filter((t) => !state.tls?.[t]);
-  if (missing.length === 0) throw alreadyInitialised(dataDir);
-  if (clusterName !== state.clusterName) {
-    throw new TctlError(`data dir ${dataDir} holds cluster "${state.clusterName}", not "${clusterName}"`, {
-      hint: `run "tctl auth init --cluster-name=${state.clusterName}" to add the TLS certificate authorities to it`,
-    });
-  }
-  return audited(dataDir, 'auth init', () => {
-    ensurePrivateDir(path.join(dataDir, KEYS_DIR));
-    const tls = { ...state.tls };
-    for (const t of missing) {
-      const make = () => tlsInit.makeKey(dataDir, state.clusterName, t, tlsInit.keyTypes[t], now);
-      // loadState refused a damaged schedule, so the SSH rotation copied here is a clean one.
-      const ssh = t === 'host' || t === 'user' ? state.authorities[t] : undefined;
-      const record: TlsAuthorityRecord = { current: make(), retired: [], rotation: ssh ? { ...ssh.rotation } : { phase: 'standby' } };
-      if (ssh?.next) record.next = make();
-      tls[t] = record;
-    }
-    const updated: State = { ...state, tls };
-    saveState(dataDir, updated);
-    return {
-      result: { state: updated, created: false, addedTls: missing },
-      what: { clusterName: state.clusterName, addedTls: Object.fromEntries(missing.map((t) => [t, tls[t]!.current.fingerprint])) },
-    };
-  });
-}
-
-/** Loads a CA private key and checks it is the key state.json says it is. */
-export function loadCaKey(dataDir: string, record: CaKeyRecord): KeyObject {
-  const file = path.join(dataDir, record.file);
-  let pem: string;
-  try {
-    pem = readFileCapped(file, MAX_DATA_FILE_BYTES).toString('utf8');
-  } catch (err) {
-    throw fileError('cannot read CA key', file, err);
-  }
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(pem);
-  } catch {
-    throw new TctlError(`CA key ${file} is damaged: not a readable private key`, { hint: 'restore the data dir from a backup' });
-  }
-  if (fingerprint(sshPublicKey(key).blob) !== record.fingerprint) {
-    throw new TctlError(`CA key ${file} does not match ${statePath(dataDir)} (expected ${record.fingerprint})`, {
-      hint: 'restore the data dir from a backup',
-    });
-  }
-  return key;
-}
-
-/**
- * Checks that every trusted CA key of these types still has a readable private key that matches
- * its record, so nothing is exported from a data dir that could no longer sign.
- */
-export function checkTrustedKeys(dataDir: string, state: State, types: readonly CaType[] = CA_TYPES): void {
-  for (const t of types) for (const record of trustedKeyRecords(state.authorities[t])) loadCaKey(dataDir, record);
-}
-
-/** The key that signs new certificates of this type in the current rotation phase. */
-export function signingKeyRecord<K>(auth: AuthorityOf<K>): K {
-  return auth[PHASE_TABLE[auth.rotation.phase].signer]!;
-}
-
-/** The keys OpenSSH must trust for this CA type now (what exports list), signer first. */
-export function trustedKeyRecords<K>(auth: AuthorityOf<K>): K[] {
-  return PHASE_TABLE[auth.rotation.phase].trusted.map((slot) => auth[slot]).filter((k): k is K => k !== undefined);
-}
 
 export interface IssuedCertificate {
   request: CertificateRequest;

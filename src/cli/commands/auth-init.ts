@@ -1,4 +1,5 @@
-import { initOrComplete, systemClock } from '../../ca/authority.js';
+import { systemClock } from '../../ca/authority.js';
+import { initOrComplete } from '../../ca/init.js';
 import { checkClusterName } from '../../ca/principals.js';
 import { UsageError, oneOf } from '../../errors.js';
 import { KEY_TYPES } from '../../ssh/keys.js';

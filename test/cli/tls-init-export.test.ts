@@ -61,7 +61,12 @@ test('a data dir from before TLS support: TLS commands say to run auth init; aut
   assert.equal(run(['auth', 'rotate', '--type=host', '--manual', '--phase=init']).status, 0);
   makePreTls(dataDir);
   const sshExport = run(['auth', 'export']).stdout;
-  const krl = run(['auth', 'export', '--type=krl']).stdout;
+  // The KRL with its generation time (bytes 20-27, PROTOCOL.krl) zeroed.
+  const krlOf = () => {
+    assert.equal(run(['auth', 'export', '--type=krl', '-o', 'r.krl']).status, 0);
+    return fs.readFileSync(path.join(dataDir, '..', 'r.krl')).fill(0, 20, 28).toString('hex');
+  };
+  const krl = krlOf();
   const stateBefore = readJson(path.join(dataDir, 'state.json'));
   const keysBefore = fs.readdirSync(path.join(dataDir, 'keys')).sort();
 
@@ -103,7 +108,7 @@ test('a data dir from before TLS support: TLS commands say to run auth init; aut
   assert.deepEqual(Object.keys(last.what.addedTls), ['host', 'user', 'db', 'db_client']);
 
   assert.equal(run(['auth', 'export']).stdout, sshExport);
-  assert.equal(run(['auth', 'export', '--type=krl']).stdout, krl);
+  assert.equal(krlOf(), krl);
   assert.equal(run(['auth', 'export', '--type=tls-host']).stdout.match(/BEGIN CERTIFICATE/g)?.length, 2);
   const again = run(['auth', 'init', '--cluster-name=example.com']);
   assert.equal(again.status, 1);

@@ -85,6 +85,10 @@ test('a data dir from before TLS support: TLS commands say to run auth init; aut
   }
   assert.ok(!fs.existsSync(path.join(dataDir, '..', 'db.key')));
 
+  const st = run(['status']);
+  assert.equal(st.status, 0, st.stderr);
+  assert.match(st.stdout, /^TLS CAs   none: run "tctl auth init" once to add them$/m);
+  assert.equal(JSON.parse(run(['status', '--json']).stdout).tls, null);
   const wrong = run(['auth', 'init', '--cluster-name=other.example.com']);
   assert.equal(wrong.status, 1);
   assert.match(wrong.stderr, /^tctl: error: data dir .* holds cluster "example\.com", not "other\.example\.com"$/m);

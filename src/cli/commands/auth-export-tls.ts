@@ -2,7 +2,7 @@
 // certificate, two during a rotation) or DER (one certificate, binary, as Windows and some Java
 // tools want it).
 import { loadCurrentState, tlsAuthority, trustedKeyRecords } from '../../ca/authority.js';
-import { caCertificate } from '../../ca/tls-keys.js';
+import { caCertificate, loadTlsIssuer } from '../../ca/tls-keys.js';
 import { TctlError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../store/files.js';
 import type { TlsCa } from '../../x509/types.js';
@@ -39,6 +39,8 @@ export async function exportTls(dataDir: string, type: string, opts: { fingerpri
   if (records.length === 0) {
     throw new TctlError(`no trusted ${ca.replace('_', '-')} CA certificate has fingerprint ${opts.fingerprint}`, { hint: 'tctl status lists the trusted CA pins' });
   }
+  // As for SSH exports: nothing is exported from a data dir whose trusted keys could no longer sign.
+  for (const r of trustedKeyRecords(tlsAuthority(state, ca))) loadTlsIssuer(dataDir, r);
   const certs = records.map((r) => ({ record: r, cert: caCertificate(dataDir, r) }));
   let data: string | Buffer;
   if (der) {

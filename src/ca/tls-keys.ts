@@ -9,7 +9,7 @@ import { KEYS_DIR, statePath } from '../store/state.js';
 import type { AuthorityOf, Retired, TlsKeyRecord } from '../store/state.js';
 import {
   createCaCertificate, decodeCertificates, generateX509Key, issuerFromCertificate, privateKeyPem, signerFromKeyObject, spkiDer,
-  type DecodedCertificate, type Issuer, type TlsCa, type X509KeyType,
+  type DecodedCertificate, type Issuer,
 } from '../x509/index.js';
 import { trustedKeyRecords, type TlsKeyMaker } from './authority.js';
 
@@ -77,10 +77,3 @@ export function trustedCaPems(dataDir: string, auth: AuthorityOf<TlsKeyRecord>):
     return r.certificate;
   });
 }
-
-/** The TLS key type for `--ca-key-type` (SSH names): ecdsa is P-256, rsa is RSA-2048 (Teleport's choice for TLS). */
-export function tlsKeyTypeFor(sshKeyType: string): X509KeyType | undefined {
-  return sshKeyType === 'ecdsa' ? 'ecdsa-p256' : sshKeyType === 'rsa' ? 'rsa-2048' : undefined;
-}
-
-export type { TlsCa };

@@ -104,8 +104,8 @@ export async function authSignTls(opts: SignOptions, format: string): Promise<vo
   const out = opts.out ?? names[0]!;
   checkOutName(out);
   const { dataDir } = await resolveContext(opts);
-  const outputs0 = outputsOf(format, out, opts.publicKey === undefined, profile);
-  const bundles = [...new Set(outputs0.flatMap((o) => (o.content === 'key' || o.content === 'cert' || o.content === 'cert+key' ? [] : [o.content])))];
+  const outputs = outputsOf(format, out, opts.publicKey === undefined, profile);
+  const bundles = [...new Set(outputs.flatMap((o) => (o.content === 'key' || o.content === 'cert' || o.content === 'cert+key' ? [] : [o.content])))];
   // Fail early on an uninitialised, damaged or pre-TLS data dir.
   const state = loadState(dataDir);
   for (const ca of [PROFILE_CA[profile], ...bundles]) tlsAuthority(state, ca);
@@ -132,10 +132,9 @@ export async function authSignTls(opts: SignOptions, format: string): Promise<vo
     privateKey = pair.privateKey;
   }
 
+  // A directory made here goes again on failure, once the temp files are gone (rmdir: only if empty).
   let madeDir = false;
   if (format === 'cockroachdb') madeDir = makeCertsDir(out);
-  const outputs = outputs0;
-  // A directory made here held only what this run wrote: on failure it goes, with the temp files.
   const targets = outputs.map((o) => o.target);
   const reserved: ReservedFile[] = [];
   const published: string[] = [];
@@ -162,7 +161,13 @@ export async function authSignTls(opts: SignOptions, format: string): Promise<vo
   } catch (err) {
     for (const r of reserved) r.discard();
     if (!overwrite) for (const p of published) fs.rmSync(p, { force: true });
-    if (madeDir) fs.rmSync(out, { recursive: true, force: true });
+    if (madeDir) {
+      try {
+        fs.rmdirSync(out);
+      } catch {
+        // not empty: something else was put there meanwhile, which is not ours to remove
+      }
+    }
     throw err;
   }
   if (issued.certificate.clamped) {

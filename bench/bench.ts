@@ -1,7 +1,7 @@
 // `npm run bench`: every figure is a ratio against a baseline measured in the same run, because
 // these machines are noisy. Prints one table; takes a few minutes. Never used as a test.
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -180,6 +180,45 @@ const emptyLog = times(11, signIn(small));
 const bigLog = times(11, signIn(big));
 const growth = bigLog.median / emptyLog.median;
 rows.push({ what: 'auth sign: 1,000,000-entry log vs empty', ours: fmt(bigLog), baseline: `empty log: ${fmt(emptyLog)}`, ratio: `${growth.toFixed(2)}x`, target: `within 10%: ${verdict(growth <= 1.1)}` });
+
+// 6. TLS: one-shot start-up of TLS commands, and the in-process issuance rate
+progress('TLS');
+for (const [label, args] of [
+  ['tctl auth export --type=db-client', ['auth', 'export', '--type=db-client']],
+  ['tctl auth sign --format=tls --user=joe', ['auth', 'sign', '--format=tls', '--user=joe', '--out=tlsjoe', '--overwrite']],
+] as const) {
+  const ours = times(N, () => tctl([...args]).ms);
+  rows.push({ what: `TLS one-shot: ${label}`, ours: fmt(ours), baseline: `node -e 0: ${fmt(bare)}`, ratio: `${(ours.min / bare.min).toFixed(2)}x / ${(ours.median / bare.median).toFixed(2)}x`, target: 'report' });
+}
+{
+  const x = await import('../src/x509/index.js');
+  const ISSUE = 2000;
+  for (const keyType of ['ecdsa-p256', 'rsa-2048'] as const) {
+    const caKeys = x.generateX509Key(keyType);
+    const signerX = x.signerFromKeyObject(caKeys.privateKey);
+    const issuer = x.issuerFromCertificate(x.createCaCertificate({ clusterName: 'example.com', signer: signerX, now: new Date() }).der, signerX);
+    // Distinct KeyObjects (as each request brings its own key), from a few generated keys.
+    const pems = Array.from({ length: 20 }, () => x.publicKeyPem(x.generateX509Key(keyType).publicKey));
+    const leaves = Array.from({ length: ISSUE * 3 }, (_, i) => createPublicKey(pems[i % pems.length]!));
+    let next = 0;
+    const issueRuns = Array.from({ length: 3 }, () => {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < ISSUE; i++) {
+        x.issueLeafCertificate({ profile: 'db-server', publicKey: leaves[next++]!, names: ['db.example.com', '10.0.0.5'], ttlSeconds: 3600 }, issuer, { now: new Date() });
+      }
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    });
+    const tbsX = Buffer.alloc(600, 7);
+    const rawX = Array.from({ length: 3 }, () => {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < ISSUE; i++) sign('sha256', tbsX, { key: caKeys.privateKey, dsaEncoding: 'der' });
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    });
+    const rate = ISSUE / (stats(issueRuns).min / 1000);
+    const rawRate = ISSUE / (stats(rawX).min / 1000);
+    rows.push({ what: `X.509 issuance (${keyType} CA) vs raw signature`, ours: `${Math.round(rate)} certs/s`, baseline: `${Math.round(rawRate)} signs/s`, ratio: `${((rate / rawRate) * 100).toFixed(0)}%`, target: 'report' });
+  }
+}
 
 // The table
 const cols: Array<keyof Row> = ['what', 'ours', 'baseline', 'ratio', 'target'];

@@ -1,106 +1,39 @@
-// The certificate authority over a data dir: create the CA keys, pick the signing and trusted
-// keys from the rotation table, and issue certificates with serials and a log entry each.
-import { createPrivateKey, randomBytes } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+// The certificate authority over a data dir: sign SSH certificates with serials and a log entry
+// each, advance rotations (SSH and TLS keys) by the clock or by the operator, and retire keys.
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TctlError } from '../errors.js';
-import { PHASE_TABLE } from '../rotation/phases.js';
 import type { Phase } from '../rotation/phases.js';
 import { keyFilesDropped, moveToPhase, recoveryPhases, repairStandby, rotateNow, scheduledAdvance } from '../rotation/rotate.js';
-import type { ScheduledStep } from '../rotation/rotate.js';
 import { FOREVER, signCertificate } from '../ssh/certificate.js';
-import { fingerprint, generatePrivateKey, sshPublicKey, sshSigner } from '../ssh/keys.js';
+import { fingerprint, sshSigner } from '../ssh/keys.js';
 import type { KeyType, SshSigner } from '../ssh/keys.js';
 import { appendAudit, audited } from '../store/audit.js';
-import { MAX_DATA_FILE_BYTES, ensurePrivateDir, fileError, fsyncDir, readFileCapped, writeFileAtomic } from '../store/files.js';
-import { allocateSerials, appendIssuance, initSerialCounter } from '../store/issuance.js';
+import { fileError, fsyncDir } from '../store/files.js';
+import { allocateSerials, appendIssuance } from '../store/issuance.js';
 import type { IssuanceRecord } from '../store/issuance.js';
 import { withLock } from '../store/lock.js';
-import { CA_TYPES, KEYS_DIR, isInitialised, loadState, saveState, scheduleDamageError, statePath } from '../store/state.js';
-import type { AuthorityRecord, CaKeyRecord, CaType, LoadOptions, State } from '../store/state.js';
+import { CA_TYPES, KEYS_DIR, TLS_ONLY_CAS, loadState, saveState, scheduleDamageError, statePath } from '../store/state.js';
+import type { AuthorityOf, CaKeyRecord, CaType, KeyRecordBase, LoadOptions, State, TlsAuthorityRecord, TlsKeyRecord } from '../store/state.js';
+import { TLS_CAS } from '../x509/types.js';
+import type { TlsCa, X509KeyType } from '../x509/types.js';
 import { certificateBody, checkRequest } from './request.js';
 import { checkNotRevoked, revocationIndex } from './revocation.js';
 import type { CertificateRequest } from './request.js';
 
+export { checkTrustedKeys, createCaKey, loadCaKey, signingKeyRecord, trustedKeyRecords } from './ca-keys.js';
+import { createCaKey, loadCaKey, signingKeyRecord, trustedKeyRecords } from './ca-keys.js';
+
 export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();
 
-/** Creates a new CA key, writes its private half (0600) and returns its record. */
-export function createCaKey(dataDir: string, caType: CaType, keyType: KeyType, now: Date): CaKeyRecord {
-  const key = generatePrivateKey(keyType);
-  const pub = sshPublicKey(key);
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const file = path.join(KEYS_DIR, `${caType}-ca-${stamp}-${fingerprint(pub.blob).slice(7, 15).replace(/[/+]/g, '_')}.pem`);
-  const pem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
-  writeFileAtomic(path.join(dataDir, file), pem, { mode: 0o600, overwrite: false });
-  return { keyType, publicKey: pub.blob.toString('base64'), fingerprint: fingerprint(pub.blob), file, createdAt: now.toISOString() };
-}
-
-export function initAuthority(dataDir: string, opts: { clusterName: string; keyType: KeyType; now: Date }): State {
-  ensurePrivateDir(dataDir);
-  return withLock(dataDir, () => {
-    if (isInitialised(dataDir)) {
-      throw new TctlError(`data dir ${dataDir} is already initialised`, {
-        hint: 'each data dir holds one cluster; use another --data-dir for a new one',
-      });
-    }
-    ensurePrivateDir(path.join(dataDir, KEYS_DIR));
-    const authorities = {} as Record<CaType, AuthorityRecord>;
-    for (const t of CA_TYPES) {
-      authorities[t] = { current: createCaKey(dataDir, t, opts.keyType, opts.now), retired: [], rotation: { phase: 'standby' } };
-    }
-    if (!fs.existsSync(path.join(dataDir, 'serial'))) initSerialCounter(dataDir);
-    const state: State = { version: 1, clusterName: opts.clusterName, createdAt: opts.now.toISOString(), authorities };
-    // state.json is written last: it is what makes the data dir "initialised".
-    saveState(dataDir, state);
-    return audited(dataDir, 'auth init', () => ({
-      result: state,
-      what: { clusterName: state.clusterName, userCa: authorities.user.current.fingerprint, hostCa: authorities.host.current.fingerprint },
-    }));
-  });
-}
-
-/** Loads a CA private key and checks it is the key state.json says it is. */
-export function loadCaKey(dataDir: string, record: CaKeyRecord): KeyObject {
-  const file = path.join(dataDir, record.file);
-  let pem: string;
-  try {
-    pem = readFileCapped(file, MAX_DATA_FILE_BYTES).toString('utf8');
-  } catch (err) {
-    throw fileError('cannot read CA key', file, err);
-  }
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(pem);
-  } catch {
-    throw new TctlError(`CA key ${file} is damaged: not a readable private key`, { hint: 'restore the data dir from a backup' });
-  }
-  if (fingerprint(sshPublicKey(key).blob) !== record.fingerprint) {
-    throw new TctlError(`CA key ${file} does not match ${statePath(dataDir)} (expected ${record.fingerprint})`, {
-      hint: 'restore the data dir from a backup',
-    });
-  }
-  return key;
-}
-
 /**
- * Checks that every trusted CA key of these types still has a readable private key that matches
- * its record, so nothing is exported from a data dir that could no longer sign.
+ * Creates a TLS CA key and its self-signed CA certificate, writing the private key (0600) before
+ * any state names it. Implemented in tls-keys.ts, which the CLI loads only on paths that need it,
+ * so SSH commands never load the X.509 code.
  */
-export function checkTrustedKeys(dataDir: string, state: State, types: readonly CaType[] = CA_TYPES): void {
-  for (const t of types) for (const record of trustedKeyRecords(state.authorities[t])) loadCaKey(dataDir, record);
-}
-
-/** The key that signs new certificates of this type in the current rotation phase. */
-export function signingKeyRecord(auth: AuthorityRecord): CaKeyRecord {
-  return auth[PHASE_TABLE[auth.rotation.phase].signer]!;
-}
-
-/** The keys OpenSSH must trust for this CA type now (what exports list), signer first. */
-export function trustedKeyRecords(auth: AuthorityRecord): CaKeyRecord[] {
-  return PHASE_TABLE[auth.rotation.phase].trusted.map((slot) => auth[slot]).filter((k): k is CaKeyRecord => k !== undefined);
-}
+export type TlsKeyMaker = (dataDir: string, clusterName: string, ca: TlsCa, keyType: X509KeyType, now: Date) => TlsKeyRecord;
 
 export interface IssuedCertificate {
   request: CertificateRequest;
@@ -247,34 +180,70 @@ export interface RemovedKeyFile {
  * first gives no guarantee on journalled or copy-on-write file systems and SSDs, and claiming
  * it did would be a log that says more than happened. Call under the lock.
  */
-function saveRetiring(dataDir: string, before: State, after: State): Record<CaType, RemovedKeyFile[]> {
+function saveRetiring(dataDir: string, before: State, after: State): Removed {
   saveState(dataDir, after);
-  const out = { user: [], host: [] } as Record<CaType, RemovedKeyFile[]>;
-  for (const t of CA_TYPES) {
-    for (const k of keyFilesDropped(before.authorities[t], after.authorities[t])) {
+  const out: Removed = { ssh: { user: [], host: [] }, tls: { host: [], user: [], db: [], db_client: [] } };
+  const remove = (list: RemovedKeyFile[], dropped: Array<{ fingerprint: string; file: string }>) => {
+    for (const k of dropped) {
       try {
         fs.unlinkSync(path.join(dataDir, k.file));
-        out[t].push({ ...k, removed: true });
+        list.push({ ...k, removed: true });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') out[t].push({ ...k, removed: true });
-        else out[t].push({ ...k, removed: false, error: fileError('cannot remove', k.file, err).message });
+        if (code === 'ENOENT') list.push({ ...k, removed: true });
+        else list.push({ ...k, removed: false, error: fileError('cannot remove', k.file, err).message });
       }
     }
+  };
+  for (const t of CA_TYPES) remove(out.ssh[t], keyFilesDropped(before.authorities[t], after.authorities[t]));
+  for (const t of TLS_CAS) {
+    const b = before.tls?.[t];
+    const a = after.tls?.[t];
+    if (b && a) remove(out.tls[t], keyFilesDropped(b, a));
   }
-  if (out.user.length + out.host.length > 0) fsyncDir(path.join(dataDir, KEYS_DIR));
+  if ([...Object.values(out.ssh), ...Object.values(out.tls)].some((l) => l.length > 0)) fsyncDir(path.join(dataDir, KEYS_DIR));
   return out;
 }
 
-type TypedStep = ScheduledStep & { type: CaType };
+interface Removed {
+  ssh: Record<CaType, RemovedKeyFile[]>;
+  tls: Record<TlsCa, RemovedKeyFile[]>;
+}
+
+/** What a rotation command or step names: an SSH CA (host and user carry their TLS CA along) or a TLS-only CA. */
+export type RotatingCa = CaType | (typeof TLS_ONLY_CAS)[number];
+export const ROTATING_CAS: readonly RotatingCa[] = [...CA_TYPES, ...TLS_ONLY_CAS];
+
+const isSshCa = (t: RotatingCa): t is CaType => (CA_TYPES as readonly string[]).includes(t);
+
+/** The fingerprints a rotation audit entry names for one record, and the key files the step removed. */
+function keysWhat<K extends KeyRecordBase>(a: AuthorityOf<K>, removed: RemovedKeyFile[] | undefined) {
+  return {
+    signer: signingKeyRecord(a).fingerprint,
+    trusted: trustedKeyRecords(a).map((k) => k.fingerprint),
+    ...(removed && removed.length > 0 ? { removedKeyFiles: removed } : {}),
+  };
+}
+
+/**
+ * The audit fields of a rotation step: the SSH keys (host, user) or the TLS keys (db, db_client);
+ * a host or user CA's TLS keys go under "tls", so the SSH fields read as they always have.
+ */
+function rotationWhat(state: State, t: RotatingCa, removed: Removed | undefined) {
+  if (!isSshCa(t)) return keysWhat(state.tls![t]!, removed?.tls[t]);
+  const tls = state.tls?.[t];
+  return { ...keysWhat(state.authorities[t], removed?.ssh[t]), ...(tls ? { tls: keysWhat(tls, removed?.tls[t]) } : {}) };
+}
+
+type TypedStep = { type: RotatingCa; from: Phase; to: Phase; at: Date };
 
 /**
  * Applies due auto-rotation transitions; saves them when any happened, removes the key files
  * they retired, and appends one audit entry per step (what the clock changed, from and to).
  * Call under the lock.
  */
-function observeSchedules(dataDir: string, state: State, now: Date): State {
-  const { state: advanced, steps } = advanceAll(state, now);
+export function observeSchedules(dataDir: string, state: State, now: Date): State {
+  const { state: advanced, steps, afters } = advanceAll(state, now);
   if (steps.length === 0) return state;
   const removed = saveRetiring(dataDir, state, advanced);
   for (const [i, s] of steps.entries()) {
@@ -289,24 +258,44 @@ function observeSchedules(dataDir: string, state: State, now: Date): State {
         mode: 'auto',
         by: 'schedule',
         dueAt: s.at.toISOString(),
-        signer: signingKeyRecord(s.after).fingerprint,
-        trusted: trustedKeyRecords(s.after).map((k) => k.fingerprint),
-        ...(lastOfType && removed[s.type].length > 0 ? { removedKeyFiles: removed[s.type] } : {}),
+        ...rotationWhat(afters[i]!, s.type, lastOfType ? removed : undefined),
       },
     });
   }
   return advanced;
 }
 
-function advanceAll(state: State, now: Date): { state: State; steps: TypedStep[] } {
+/**
+ * Every due step of every CA. host and user TLS records share their SSH CA's rotation fields,
+ * so the same schedule gives them the same steps at the same times: one step moves both.
+ */
+function advanceAll(state: State, now: Date): { state: State; steps: TypedStep[]; afters: State[] } {
   const steps: TypedStep[] = [];
-  const authorities = { ...state.authorities };
-  for (const t of CA_TYPES) {
-    const a = scheduledAdvance(state.authorities[t], now);
-    authorities[t] = a.auth;
-    steps.push(...a.steps.map((s) => ({ ...s, type: t })));
+  const afters: State[] = [];
+  let cur = state;
+  for (const t of ROTATING_CAS) {
+    if (isSshCa(t)) {
+      const a = scheduledAdvance(state.authorities[t], now);
+      const tlsRecord = state.tls?.[t];
+      const tlsSteps = tlsRecord ? scheduledAdvance(tlsRecord, now).steps : [];
+      a.steps.forEach((s, i) => {
+        cur = { ...cur, authorities: { ...cur.authorities, [t]: s.after } };
+        const ts = tlsSteps[i];
+        if (ts) cur = { ...cur, tls: { ...cur.tls, [t]: ts.after } };
+        steps.push({ type: t, from: s.from, to: s.to, at: s.at });
+        afters.push(cur);
+      });
+    } else {
+      const record = state.tls?.[t];
+      if (!record) continue;
+      for (const s of scheduledAdvance(record, now).steps) {
+        cur = { ...cur, tls: { ...cur.tls, [t]: s.after } };
+        steps.push({ type: t, from: s.from, to: s.to, at: s.at });
+        afters.push(cur);
+      }
+    }
   }
-  return { state: steps.length > 0 ? { ...state, authorities } : state, steps };
+  return { state: cur, steps, afters };
 }
 
 /**
@@ -327,53 +316,82 @@ export function loadCurrentState(dataDir: string, clock: Clock = systemClock, op
 }
 
 export type RotateAction =
-  | { kind: 'auto'; gracePeriodSeconds: number; keyType?: KeyType }
-  | { kind: 'manual'; phase: Phase; keyType?: KeyType; gracePeriodSeconds?: number };
+  | { kind: 'auto'; gracePeriodSeconds: number; keyType?: KeyType; tlsKeyType?: X509KeyType }
+  | { kind: 'manual'; phase: Phase; keyType?: KeyType; tlsKeyType?: X509KeyType; gracePeriodSeconds?: number };
 
-/** Starts or advances a rotation of one CA, under the lock; returns the new state. */
-export function rotateAuthority(dataDir: string, caType: CaType, action: RotateAction, clock: Clock = systemClock): State {
+/** One rotation step applied to one record; newKey is called only when the step brings in a key. */
+function applyRotation<K extends KeyRecordBase>(auth: AuthorityOf<K>, action: RotateAction, now: Date, newKey: () => K, recovering: boolean, caName: string): AuthorityOf<K> {
+  if (action.kind === 'auto') {
+    if (auth.rotation.phase !== 'standby') {
+      throw new TctlError(`the ${caName} CA is already rotating (phase "${auth.rotation.phase}")`, {
+        hint: `advance it with "tctl auth rotate --type=${caName} --manual --phase=..." or check "tctl status"`,
+      });
+    }
+    return action.gracePeriodSeconds === 0
+      ? rotateNow(auth, { now, newKey })
+      : moveToPhase(auth, 'init', { now, newKey, mode: 'auto', gracePeriodSeconds: action.gracePeriodSeconds });
+  }
+  if (recovering && auth.rotation.phase === 'standby') return repairStandby(auth);
+  return moveToPhase(auth, action.phase, { now, newKey, mode: 'manual', gracePeriodSeconds: action.gracePeriodSeconds });
+}
+
+/**
+ * Starts or advances a rotation of one CA, under the lock; returns the new state. host and user
+ * move their SSH and TLS keys together (same step, same clock); db and db_client are TLS only.
+ * makeTlsKey is needed when the step creates a TLS key.
+ */
+export function rotateAuthority(dataDir: string, caType: RotatingCa, action: RotateAction, clock: Clock = systemClock, makeTlsKey?: TlsKeyMaker): State {
   return withLock(dataDir, () => audited(dataDir, 'auth rotate', () => {
     const now = clock();
     const state = observeSchedules(dataDir, loadState(dataDir, { allowDamagedSchedule: true }), now);
-    const auth = state.authorities[caType];
-    const damage = auth.rotation.damage;
+    const tlsRecord = state.tls?.[caType];
+    if (!isSshCa(caType) && !tlsRecord) throw noTlsAuthorities();
+    const rotation = isSshCa(caType) ? state.authorities[caType].rotation : tlsRecord!.rotation;
+    const damage = rotation.damage;
     // With a damaged schedule only the steps that end this CA's rotation run (see state.ts checkRotation).
-    const recovering = damage !== undefined && action.kind === 'manual' && recoveryPhases(auth.rotation.phase).includes(action.phase);
+    const recovering = damage !== undefined && action.kind === 'manual' && recoveryPhases(rotation.phase).includes(action.phase);
     const refusal = scheduleDamageError(dataDir, state);
     if (refusal && !recovering) throw refusal;
-    // The new key file is written before state.json names it: a crash leaves an unused file, never a missing key.
-    const newKey = () => createCaKey(dataDir, caType, action.keyType ?? auth.current.keyType, now);
-    let next: AuthorityRecord;
-    if (action.kind === 'auto') {
-      if (auth.rotation.phase !== 'standby') {
-        throw new TctlError(`the ${caType} CA is already rotating (phase "${auth.rotation.phase}")`, {
-          hint: `advance it with "tctl auth rotate --type=${caType} --manual --phase=..." or check "tctl status"`,
-        });
-      }
-      next =
-        action.gracePeriodSeconds === 0
-          ? rotateNow(auth, { now, newKey })
-          : moveToPhase(auth, 'init', { now, newKey, mode: 'auto', gracePeriodSeconds: action.gracePeriodSeconds });
-    } else if (recovering && auth.rotation.phase === 'standby') {
-      next = repairStandby(auth);
-    } else {
-      next = moveToPhase(auth, action.phase, { now, newKey, mode: 'manual', gracePeriodSeconds: action.gracePeriodSeconds });
+    const updated: State = { ...state };
+    if (isSshCa(caType)) {
+      const auth = state.authorities[caType];
+      // The new key file is written before state.json names it: a crash leaves an unused file, never a missing key.
+      const next = applyRotation(auth, action, now, () => createCaKey(dataDir, caType, action.keyType ?? auth.current.keyType, now), recovering, caType);
+      updated.authorities = { ...state.authorities, [caType]: next };
     }
-    const updated: State = { ...state, authorities: { ...state.authorities, [caType]: next } };
-    const removed = saveRetiring(dataDir, state, updated)[caType];
+    if (tlsRecord) {
+      const newTlsKey = () => {
+        if (!makeTlsKey) throw new Error('rotateAuthority: a TLS key is needed but no key maker was given');
+        return makeTlsKey(dataDir, state.clusterName, caType as TlsCa, action.tlsKeyType ?? tlsRecord.current.keyType, now);
+      };
+      updated.tls = { ...state.tls, [caType]: applyRotation(tlsRecord, action, now, newTlsKey, recovering, caType) };
+    }
+    const removed = saveRetiring(dataDir, state, updated);
     return {
       result: updated,
       what: {
         type: caType,
-        from: auth.rotation.phase,
-        to: next.rotation.phase,
+        from: rotation.phase,
+        to: (isSshCa(caType) ? updated.authorities[caType] : updated.tls![caType]!).rotation.phase,
         mode: action.kind,
         by: 'operator',
-        signer: signingKeyRecord(next).fingerprint,
-        trusted: trustedKeyRecords(next).map((k) => k.fingerprint),
+        ...rotationWhat(updated, caType, removed),
         ...(damage ? { damagedSchedule: damage.problems } : {}),
-        ...(removed.length > 0 ? { removedKeyFiles: removed } : {}),
       },
     };
   }));
+}
+
+/** What every TLS command says on a data dir initialised before TLS support. */
+export function noTlsAuthorities(): TctlError {
+  return new TctlError('this data dir has no TLS certificate authorities (initialised before TLS support)', {
+    hint: 'run "tctl auth init" once to add them; SSH keys and certificates are not changed',
+  });
+}
+
+/** The TLS CA record, or the error that says how to add the TLS CAs. */
+export function tlsAuthority(state: State, ca: TlsCa): TlsAuthorityRecord {
+  const a = state.tls?.[ca];
+  if (!a) throw noTlsAuthorities();
+  return a;
 }

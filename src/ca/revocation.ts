@@ -7,7 +7,9 @@ import type { Certificate } from '../ssh/certificate.js';
 import { fingerprint } from '../ssh/keys.js';
 import type { SshPublicKey } from '../ssh/keys.js';
 import { audited } from '../store/audit.js';
-import { readIssuance } from '../store/issuance.js';
+import { isX509Record, readIssuance, readIssuanceLines } from '../store/issuance.js';
+import type { IssuanceRecord, X509IssuanceRecord } from '../store/issuance.js';
+import type { TlsCa } from '../x509/types.js';
 import { withLock } from '../store/lock.js';
 import { RevocationIndex, addRevocations, keySha256, readRevocations } from '../store/revocations.js';
 import type { RevocationRecord } from '../store/revocations.js';
@@ -18,6 +20,10 @@ import { systemClock } from './authority.js';
 
 export type RevokeTarget =
   | { by: 'serial'; serial: bigint }
+  /** --serial as typed: a decimal SSH serial, a hex X.509 serial, or text that could be either */
+  | { by: 'any-serial'; text: string; ssh?: bigint; x509?: string }
+  /** an X.509 certificate file already matched to the TLS CA key that signed it */
+  | { by: 'x509-cert'; serial: string; ca: TlsCa; caFingerprint: string }
   | { by: 'key-id'; keyId: string; caType?: CaType }
   | { by: 'cert'; cert: Certificate; file: string }
   | { by: 'public-key'; key: SshPublicKey };
@@ -86,7 +92,52 @@ function resolve(dataDir: string, state: State, target: RevokeTarget, now: Date,
     }
     case 'public-key':
       return { record: { kind: 'key', keySha256: keySha256(target.key.blob), keyFingerprint: fingerprint(target.key.blob), ...base } };
+    case 'any-serial':
+      return { record: resolveSerial(dataDir, target, base) };
+    case 'x509-cert':
+      return { record: { kind: 'x509-serial', serial: target.serial, ca: target.ca, caFingerprint: target.caFingerprint, ...base } };
   }
+}
+
+/**
+ * A serial as typed: SSH serials are decimal (from the counter), X.509 ones hex (random). Text
+ * that reads both ways and matches a certificate of each kind is refused rather than guessed.
+ */
+function resolveSerial(dataDir: string, target: { text: string; ssh?: bigint; x509?: string }, base: { revokedAt: string; reason?: string }): RevocationRecord {
+  const sshWanted = target.ssh?.toString();
+  let ssh: IssuanceRecord | undefined;
+  let x509: X509IssuanceRecord | undefined;
+  for (const r of readIssuanceLines(dataDir)) {
+    if (isX509Record(r)) {
+      if (target.x509 !== undefined && r.serial === target.x509) x509 ??= r;
+    } else if (sshWanted !== undefined && r.serial === sshWanted) {
+      ssh ??= r;
+    }
+  }
+  if (ssh && x509) {
+    throw new UsageError(`serial "${target.text}" names both SSH certificate ${sshWanted} and TLS certificate ${x509.serial}`, `write 0x${x509.serial} for the TLS certificate, or revoke the SSH certificate with --cert=FILE`);
+  }
+  if (ssh) return { kind: 'serial', serial: sshWanted!, caFingerprint: ssh.caFingerprint, ...base };
+  if (x509) return { kind: 'x509-serial', serial: x509.serial, ca: x509.ca, caFingerprint: x509.caFingerprint, ...base };
+  throw new TctlError(`serial ${sshWanted ?? target.x509} is not in this CA's issuance log`, { hint: 'list issued certificates with "tctl auth ls"' });
+}
+
+/**
+ * --serial: a decimal SSH serial (1 to 2^64-1) or a hex X.509 serial as openssl and "tctl auth ls"
+ * print it (upper or lower case, optional 0x, optional colons; 16 to 40 hex digits: tctl's are 128
+ * random bits). 0x or colons mean hex only.
+ */
+export function parseAnySerial(text: string): { text: string; ssh?: bigint; x509?: string } {
+  const explicitHex = /^0x/i.test(text) || text.includes(':');
+  const ssh = !explicitHex && /^\d{1,20}$/.test(text) && BigInt(text) > 0n && BigInt(text) <= 0xffffffffffffffffn ? BigInt(text) : undefined;
+  const digits = text.replace(/^0x/i, '').replace(/:/g, '');
+  const hexOk = /^[0-9a-fA-F]{16,40}$/.test(digits) && BigInt('0x' + digits) > 0n;
+  const x509 = hexOk ? BigInt('0x' + digits).toString(16) : undefined;
+  if (ssh === undefined && x509 === undefined) {
+    if (/^\d{1,20}$/.test(text)) throw new UsageError(`invalid --serial "${text}": must be between 1 and 2^64-1`);
+    throw new UsageError(`invalid --serial "${text}"`, 'give the decimal serial of an SSH certificate or the hex serial of a TLS certificate, as "tctl auth ls" or ssh-keygen -L / openssl x509 -serial show them');
+  }
+  return { text, ssh, x509 };
 }
 
 /** Records a revocation under the lock; revoking what is already revoked (also by an older, wider record) records nothing. */
@@ -124,7 +175,8 @@ export function buildKrl(state: State, revocations: RevocationRecord[], now: Dat
     sections.push({ caKey: Buffer.from(k.publicKey, 'base64'), serials, keyIds: ids });
   }
   return encodeKrl({
-    version: BigInt(revocations.length),
+    // TLS revocations go to CRLs (auth crl), never to the KRL: they do not count here either.
+    version: BigInt(revocations.filter((r) => r.kind !== 'x509-serial').length),
     generatedAt: BigInt(Math.floor(now.getTime() / 1000)),
     comment: `tctl ${state.clusterName}`,
     certificates: sections,
@@ -175,11 +227,4 @@ export function checkNotRevoked(index: RevocationIndex, cert: PlannedCertificate
 /** The revocations of a data dir, read once for a whole signing. */
 export function revocationIndex(dataDir: string): RevocationIndex {
   return new RevocationIndex(readRevocations(dataDir));
-}
-
-export function parseSerial(text: string): bigint {
-  if (!/^\d{1,20}$/.test(text)) throw new UsageError(`invalid --serial "${text}"`, 'give the decimal serial shown by "tctl auth ls" or ssh-keygen -L');
-  const n = BigInt(text);
-  if (n === 0n || n > 0xffffffffffffffffn) throw new UsageError(`invalid --serial "${text}": must be between 1 and 2^64-1`);
-  return n;
 }

@@ -138,16 +138,20 @@ export function buildProgram(): Command {
     .addHelpText('after', examples(['tctl auth init --cluster-name=example.com', 'tctl auth sign --user=joe --out=joe --ttl=8h']));
 
   globals(auth.command('init'))
-    .description('create the user and host certificate authorities in the data dir')
+    .description('create the user and host certificate authorities (SSH and TLS) and the db and db_client TLS CAs; on a data dir from before TLS support, add the TLS CAs')
     .option('--cluster-name <name>', 'cluster name (DNS name); default auth_service.cluster_name from --config')
-    .option('--ca-key-type <type>', 'CA key type: ed25519, ecdsa (P-256) or rsa (3072 bits)', 'ed25519')
+    .option('--ca-key-type <type>', 'SSH CA key type: ed25519, ecdsa (P-256) or rsa (3072 bits); TLS host/user CAs are ECDSA P-256 (RSA-2048 with rsa), db/db_client RSA-2048', 'ed25519')
     .addHelpText('after', examples(['tctl auth init --cluster-name=example.com', 'tctl --data-dir=./ca auth init --cluster-name=example.com --ca-key-type=rsa']))
     .action(run(async () => (await import('./commands/auth-init.js')).authInit));
 
   globals(auth.command('export'))
-    .description('print CA public keys: TrustedUserCAKeys lines (user) and known_hosts lines (host)')
-    .option('--type <type>', 'user (alias openssh), host, or krl (binary revocation list for sshd RevokedKeys); default user and host, host first')
-    .option('--fingerprint <fp>', 'only the key with this SHA256 fingerprint')
+    .description('print CA public keys: TrustedUserCAKeys lines (user), known_hosts lines (host), TLS CA certificates')
+    .option(
+      '--type <type>',
+      'user (alias openssh), host, or krl (binary revocation list for sshd RevokedKeys); default user and host, host first. ' +
+        'TLS CA certificates, PEM (every trusted one): tls-host (alias tls), tls-user, db, db-client; DER (one): tls-user-der (alias windows), db-der, db-client-der',
+    )
+    .option('--fingerprint <fp>', 'only the key with this SHA256 fingerprint (TLS: the CA pin sha256:<hex>)')
     .option('--format <format>', 'user CA line format: openssh (plain key, for TrustedUserCAKeys) or authorized_keys (cert-authority prefix)')
     .option('--host-patterns <patterns>', 'known_hosts patterns for host lines (default: CLUSTER,*.CLUSTER)')
     .option('-o, --out <file>', 'write to this file (atomically) instead of stdout')
@@ -159,6 +163,8 @@ export function buildProgram(): Command {
         'tctl auth export --type=host --host-patterns="*.corp.example.com"',
         'tctl auth export --type=user --format=authorized_keys >> ~/.ssh/authorized_keys',
         'tctl auth export --type=krl -o /etc/ssh/revoked.krl                # sshd: RevokedKeys',
+        'tctl auth export --type=db-client > client-ca.crt                # PostgreSQL: ssl_ca_file',
+        'tctl auth export --type=db > db-ca.crt                           # psql: sslrootcert',
       ]),
     )
     .action(run(async () => (await import('./commands/auth-export.js')).authExport));
@@ -168,13 +174,16 @@ export function buildProgram(): Command {
     .option('--host <names>', 'host certificate for these comma-separated DNS names and IP addresses')
     .option('--user <name>', 'user certificate for this user (key id; default principal)')
     .option('--principals <names>', 'user certificate principals (login names), comma-separated; default the user name')
-    .option('--format <format>', 'output format: openssh', 'openssh')
-    .option('-o, --out <path>', 'write <path> (private key) and <path>-cert.pub; default the first host name or the user name')
-    .option('--ttl <duration>', 'validity, e.g. 30m, 8h, 1h30m, 7d (user default 12h; host default never expires)')
-    .option('--key-type <type>', 'type of the generated key: ed25519, ecdsa or rsa', 'ed25519')
-    .option('--public-key <file>', 'sign this existing public key (e.g. /etc/ssh/ssh_host_ed25519_key.pub); only the certificate is written')
+    .option(
+      '--format <format>',
+      'openssh (default); tls, db, redis, elasticsearch, scylla: <out>.key, <out>.crt, <out>.cas; mongodb: <out>.crt (cert then key), <out>.cas; cockroachdb: <out>/node.crt, node.key, ca.crt, ca-client.crt',
+    )
+    .option('-o, --out <path>', 'openssh: write <path> (private key) and <path>-cert.pub; TLS formats: see --format; default the first host name or the user name')
+    .option('--ttl <duration>', 'validity, e.g. 30m, 8h, 1h30m, 7d (user default 12h; host default never expires; TLS formats 12h, never past the CA certificate)')
+    .option('--key-type <type>', 'type of the generated key: ed25519 (default), ecdsa or rsa; TLS formats: ecdsa (P-256) or rsa (2048 bits), default rsa for databases and ecdsa for --format=tls')
+    .option('--public-key <file>', 'sign this existing public key (e.g. /etc/ssh/ssh_host_ed25519_key.pub; TLS formats: a PEM public key or a PKCS#10 CSR); only the certificate (and CA files) are written; not with --format=mongodb')
     .option('--overwrite', 'replace existing output files')
-    .option('--compat <mode>', 'oldssh omits the Teleport extensions, for very old sshd versions', 'standard')
+    .option('--compat <mode>', 'standard (default), or oldssh: omits the Teleport extensions, for very old sshd versions')
     .option('--force-command <cmd>', 'user certificates: critical option force-command')
     .option('--source-address <cidrs>', 'user certificates: critical option source-address (comma-separated CIDRs)')
     .option('--batch <file>', 'sign one JSON request per line of FILE (- for stdin), e.g. {"host":"a.example.com","public_key":"ssh-ed25519 AAAA..."}')
@@ -188,17 +197,21 @@ export function buildProgram(): Command {
         'tctl auth sign --user=joe --out=joe --ttl=8h',
         'tctl auth sign --user=ci --principals=deploy,ubuntu --ttl=1h --source-address=10.0.0.0/8',
         'tctl auth sign --batch=requests.jsonl --out-dir=certs   # {"user":"joe","principals":["joe"],"ttl":"8h","public_key":"ssh-ed25519 AAAA..."}',
+        'tctl auth sign --format=db --host=db.example.com,10.0.0.5 --out=server --ttl=2190h   # PostgreSQL: ssl_cert_file, ssl_key_file, ssl_ca_file',
+        'tctl auth sign --format=db --user=alice --out=alice   # a database client certificate (CN=alice)',
+        'tctl auth sign --format=tls --host=api.example.com --public-key=api.csr --out=api',
+        'tctl auth sign --format=cockroachdb --host=node1.example.com,10.0.0.7 --out=certs',
       ]),
     )
     .action(run(async () => (await import('./commands/auth-sign.js')).authSign));
 
   globals(auth.command('rotate'))
     .description('rotate a CA without locking the fleet out (Teleport phases: init, update_clients, update_servers, standby, rollback)')
-    .option('--type <type>', 'which CA: user (alias openssh) or host; asked on a terminal when omitted')
+    .option('--type <type>', 'which CA: user (alias openssh) or host (each with its TLS key), db or db_client (alias db-client); asked on a terminal when omitted')
     .option('--grace-period <duration>', 'auto mode: time over which the phases advance, a third each (default 30h); 0 completes at once')
     .option('--manual', 'move to --phase yourself instead of by the clock')
     .option('--phase <phase>', 'with --manual: init, update_clients, update_servers, standby or rollback')
-    .option('--ca-key-type <type>', 'key type of the new CA key (default: same as the current key)')
+    .option('--ca-key-type <type>', 'key type of the new CA key (default: same as the current key); TLS keys: ecdsa (P-256) or rsa (2048 bits), ed25519 keeps a host/user TLS key type')
     .option('-y, --yes', 'do not ask before steps that drop a CA key')
     .addHelpText(
       'after',
@@ -224,11 +237,11 @@ export function buildProgram(): Command {
     });
 
   globals(auth.command('revoke'))
-    .description('revoke a certificate (by serial, key id or file) or a public key; deploy with "auth export --type=krl"')
-    .option('--serial <n>', 'a serial from "tctl auth ls" or ssh-keygen -L')
+    .description('revoke a certificate (by serial, key id or file) or a public key; deploy with "auth export --type=krl" (SSH) or "auth crl" (TLS)')
+    .option('--serial <n>', 'a serial from "tctl auth ls": decimal for SSH (ssh-keygen -L), hex for TLS (openssl x509 -serial; 0x and colons allowed)')
     .option('--key-id <id>', 'every certificate with this key id from one CA (tctl refuses to sign it again)')
     .option('--type <type>', 'with --key-id: user or host; needed when the issuance log has the key id under both CAs, or not at all')
-    .option('--cert <file>', 'a certificate this CA signed')
+    .option('--cert <file>', 'a certificate this CA signed: OpenSSH, or X.509 in PEM or DER')
     .option('--public-key <file>', 'a public key, and with it every certificate for it')
     .option('--reason <text>', 'why, for the record')
     .addHelpText(
@@ -243,9 +256,25 @@ export function buildProgram(): Command {
     )
     .action(run(async () => (await import('./commands/auth-revoke.js')).authRevoke));
 
+  globals(auth.command('crl'))
+    .description('print the certificate revocation list of a TLS CA: one CRL per trusted key (DER on stdout, or PEM)')
+    .option('--type <type>', 'which TLS CA: db-client (alias db_client), db, user or host')
+    .option('--format <format>', 'der (default; one CRL) or pem (every trusted key\'s CRL, for PostgreSQL ssl_crl_file and nginx ssl_crl)')
+    .option('--ttl <duration>', 'nextUpdate: how long the CRL is valid (default 8760h); redeploy before then, PostgreSQL refuses every client after it')
+    .option('-o, --out <file>', 'write to this file (atomically) instead of stdout')
+    .addHelpText(
+      'after',
+      examples([
+        'tctl auth revoke --serial=3b1f...   # the hex serial from "tctl auth ls"',
+        'tctl auth crl --type=db-client --format=pem -o /etc/postgresql/db-client.crl   # PostgreSQL: ssl_crl_file',
+        'tctl auth crl --type=db-client > db-client.crl   # DER, as Teleport prints it',
+      ]),
+    )
+    .action(run(async () => (await import('./commands/auth-crl.js')).authCrl));
+
   globals(auth.command('ls'))
     .description('list issued certificates from the issuance log')
-    .option('--type <type>', 'user or host')
+    .option('--type <type>', 'user or host (SSH), or a TLS profile: tls-user, tls-host, db-server, db-client, cockroachdb-node')
     .option('--principal <name>', 'only certificates for this principal')
     .option('--valid', 'only valid certificates')
     .option('--expired', 'only expired certificates')

@@ -1,9 +1,10 @@
-// Rotation transitions as pure functions over one CA's record and the clock. Creating a key
+// Rotation transitions as pure functions over one CA's record and the clock, for SSH and TLS
+// key records alike (K is the record type). Creating a key
 // file is the caller's job (passed in as newKey), and so is removing the private key files a
 // transition stops naming (keyFilesDropped lists them), so these functions never touch the disk.
 import type { DurationCap } from '../ca/duration.js';
 import { TctlError } from '../errors.js';
-import type { AuthorityRecord, CaKeyRecord, RetiredKeyRecord } from '../store/state.js';
+import type { AuthorityOf, KeyRecordBase, Retired } from '../store/state.js';
 import { PHASE_TABLE } from './phases.js';
 import type { Phase } from './phases.js';
 
@@ -26,23 +27,24 @@ export function allowedNext(phase: Phase): Phase[] {
  * A key that is no longer trusted keeps its public half (inventory, KRL sections, naming the
  * CA of old certificates) but not its private key file: nothing may sign with it again.
  */
-export function retire(key: CaKeyRecord | RetiredKeyRecord): RetiredKeyRecord {
-  return { keyType: key.keyType, publicKey: key.publicKey, fingerprint: key.fingerprint, createdAt: key.createdAt };
+export function retire<K extends KeyRecordBase>(key: K | Retired<K>): Retired<K> {
+  const { file: _file, ...rest } = key;
+  return rest as Retired<K>;
 }
 
 /**
  * Every transition also retires the private halves of keys retired by earlier releases, which
  * kept the file: a data dir from before this rule is cleaned at its next rotation step.
  */
-function withRetired(auth: AuthorityRecord, more: CaKeyRecord[] = []): RetiredKeyRecord[] {
-  return [...auth.retired, ...more].map(retire);
+function withRetired<K extends KeyRecordBase>(auth: AuthorityOf<K>, more: K[] = []): Retired<K>[] {
+  return [...auth.retired, ...more].map((k) => retire<K>(k));
 }
 
 /**
  * Moves a CA to the given phase. standby -> init brings in a new key; update_servers ->
  * standby completes (new key becomes current, old retired); rollback -> standby drops the new key.
  */
-export function moveToPhase(auth: AuthorityRecord, to: Phase, ctx: { now: Date; newKey: () => CaKeyRecord; mode: 'auto' | 'manual'; gracePeriodSeconds?: number }): AuthorityRecord {
+export function moveToPhase<K extends KeyRecordBase>(auth: AuthorityOf<K>, to: Phase, ctx: { now: Date; newKey: () => K; mode: 'auto' | 'manual'; gracePeriodSeconds?: number }): AuthorityOf<K> {
   const from = auth.rotation.phase;
   if (!allowedNext(from).includes(to)) {
     const allowed = allowedNext(from).map((p) => `"${p}"`).join(' or ');
@@ -77,7 +79,7 @@ export function moveToPhase(auth: AuthorityRecord, to: Phase, ctx: { now: Date; 
 }
 
 /** Completes a rotation at once (grace period 0): the old key is untrusted immediately. */
-export function rotateNow(auth: AuthorityRecord, ctx: { now: Date; newKey: () => CaKeyRecord }): AuthorityRecord {
+export function rotateNow<K extends KeyRecordBase>(auth: AuthorityOf<K>, ctx: { now: Date; newKey: () => K }): AuthorityOf<K> {
   if (auth.rotation.phase !== 'standby') {
     throw new TctlError(`a rotation is already in progress (phase "${auth.rotation.phase}")`, {
       hint: 'finish it with --manual --phase=... or roll it back with --manual --phase=rollback',
@@ -97,19 +99,20 @@ export function recoveryPhases(phase: Phase): Phase[] {
 }
 
 /** A standby CA whose stored rotation record was damaged, with the record rewritten clean. */
-export function repairStandby(auth: AuthorityRecord): AuthorityRecord {
+export function repairStandby<K extends KeyRecordBase>(auth: AuthorityOf<K>): AuthorityOf<K> {
   return { current: auth.current, retired: withRetired(auth), rotation: { phase: 'standby' } };
 }
 
 /** The private key files `before` names and `after` does not: the caller removes them once `after` is saved. */
-export function keyFilesDropped(before: AuthorityRecord, after: AuthorityRecord): Array<{ fingerprint: string; file: string }> {
-  const named = (a: AuthorityRecord) => [a.current, a.next, ...a.retired].flatMap((k) => (k && 'file' in k && k.file ? [{ fingerprint: k.fingerprint, file: k.file }] : []));
+export function keyFilesDropped<K extends KeyRecordBase>(before: AuthorityOf<K>, after: AuthorityOf<K>): Array<{ fingerprint: string; file: string }> {
+  const named = (a: AuthorityOf<K>) =>
+    [a.current, a.next, ...a.retired].flatMap((k) => (k && 'file' in k && typeof k.file === 'string' && k.file ? [{ fingerprint: (k as KeyRecordBase).fingerprint, file: k.file }] : []));
   const kept = new Set(named(after).map((k) => k.file));
   return named(before).filter((k) => !kept.has(k.file));
 }
 
 /** When an auto rotation enters each scheduled phase, and when it completes. */
-export function autoSchedule(auth: AuthorityRecord): { phase: Phase; at: Date }[] {
+export function autoSchedule(auth: { rotation: AuthorityOf<unknown>['rotation'] }): { phase: Phase; at: Date }[] {
   const r = auth.rotation;
   // A damaged record has no schedule: the clock must never act on a value nobody could read.
   if (r.damage || r.mode !== 'auto' || r.startedAt === undefined || r.gracePeriodSeconds === undefined) return [];
@@ -120,13 +123,13 @@ export function autoSchedule(auth: AuthorityRecord): { phase: Phase; at: Date }[
 }
 
 /** One transition the clock made. */
-export interface ScheduledStep {
+export interface ScheduledStep<K extends KeyRecordBase = KeyRecordBase> {
   from: Phase;
   to: Phase;
   /** when the schedule said it was due */
   at: Date;
   /** the record once this step is made */
-  after: AuthorityRecord;
+  after: AuthorityOf<K>;
 }
 
 /**
@@ -134,13 +137,13 @@ export interface ScheduledStep {
  * the record is in, and lists them (the caller audits each). There is no daemon: every command
  * calls this, so the state is always what the clock says.
  */
-export function scheduledAdvance(auth: AuthorityRecord, now: Date): { auth: AuthorityRecord; steps: ScheduledStep[] } {
+export function scheduledAdvance<K extends KeyRecordBase>(auth: AuthorityOf<K>, now: Date): { auth: AuthorityOf<K>; steps: ScheduledStep<K>[] } {
   const schedule = autoSchedule(auth);
   // Only the steps after the phase the record is in: the ones before it are history.
   const here = schedule.findIndex((s) => s.phase === auth.rotation.phase);
   if (here < 0) return { auth, steps: [] };
   let cur = auth;
-  const steps: ScheduledStep[] = [];
+  const steps: ScheduledStep<K>[] = [];
   for (const step of schedule.slice(here + 1)) {
     if (step.at > now) break;
     const from = cur.rotation.phase;
@@ -157,12 +160,12 @@ export function scheduledAdvance(auth: AuthorityRecord, now: Date): { auth: Auth
 }
 
 /** The record after every due scheduled transition (the same object when none is due). */
-export function advanceBySchedule(auth: AuthorityRecord, now: Date): AuthorityRecord {
+export function advanceBySchedule<K extends KeyRecordBase>(auth: AuthorityOf<K>, now: Date): AuthorityOf<K> {
   return scheduledAdvance(auth, now).auth;
 }
 
 /** The next scheduled transition of an auto rotation, if any. */
-export function nextDue(auth: AuthorityRecord, now: Date): { phase: Phase; at: Date } | undefined {
+export function nextDue(auth: { rotation: AuthorityOf<unknown>['rotation'] }, now: Date): { phase: Phase; at: Date } | undefined {
   const schedule = autoSchedule(auth);
   const here = schedule.findIndex((s) => s.phase === auth.rotation.phase);
   return schedule.slice(here + 1).find((s) => s.at > now);

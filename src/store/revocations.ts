@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { Certificate } from '../ssh/certificate.js';
 import { fingerprint } from '../ssh/keys.js';
 import { appendLines, readLinesSync } from './files.js';
+import type { TlsCa } from '../x509/types.js';
 import { CA_TYPES } from './state.js';
 import type { CaType } from './state.js';
 
@@ -16,11 +17,14 @@ export const REVOCATIONS_FILE = 'revoked.jsonl';
  *   survives a rotation). Records written before revocations named a CA have no caType and keep
  *   meaning what they meant then: both CAs.
  * key: a public key (and so every certificate for it), by the SHA-256 of its blob.
+ * x509-serial: one X.509 certificate, by its hex serial and the pin of the TLS CA key that signed
+ *   it; listed in that key's CRL (auth crl), never in a KRL.
  */
 export type RevocationRecord =
   | { kind: 'serial'; serial: string; caFingerprint: string; revokedAt: string; reason?: string }
   | { kind: 'key-id'; keyId: string; caType?: CaType; revokedAt: string; reason?: string }
-  | { kind: 'key'; keySha256: string; keyFingerprint: string; revokedAt: string; reason?: string };
+  | { kind: 'key'; keySha256: string; keyFingerprint: string; revokedAt: string; reason?: string }
+  | { kind: 'x509-serial'; serial: string; ca: TlsCa; caFingerprint: string; revokedAt: string; reason?: string };
 
 export function keySha256(blob: Buffer): string {
   return createHash('sha256').update(blob).digest('base64');
@@ -54,6 +58,8 @@ export function revocationKey(r: RevocationRecord): string {
       return keyIdKey(r.keyId, r.caType);
     case 'key':
       return `key:${r.keySha256}`;
+    case 'x509-serial':
+      return `x509-serial:${r.caFingerprint}:${r.serial}`;
   }
 }
 
@@ -108,6 +114,11 @@ export class RevocationIndex {
 
   isKeyIdRevoked(keyId: string, caType: CaType): boolean {
     return this.keyIdRevocation(keyId, caType) !== undefined;
+  }
+
+  /** An X.509 certificate by its lowercase hex serial and its CA key's pin. */
+  x509SerialRevocation(serialHex: string, caPin: string): RevocationRecord | undefined {
+    return this.byKey.get(`x509-serial:${caPin}:${serialHex}`);
   }
 
   keyRevocation(blob: Buffer): RevocationRecord | undefined {

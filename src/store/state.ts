@@ -8,6 +8,8 @@ import type { KeyType } from '../ssh/keys.js';
 import { PHASES } from '../rotation/phases.js';
 import type { Phase } from '../rotation/phases.js';
 import { GRACE_CAP, recoveryPhases } from '../rotation/rotate.js';
+import { TLS_CAS, X509_KEY_TYPES } from '../x509/types.js';
+import type { TlsCa, X509KeyType } from '../x509/types.js';
 import { MAX_DATA_FILE_BYTES, fileError, readFileCapped, writeFileAtomic } from './files.js';
 
 export const STATE_VERSION = 1;
@@ -33,7 +35,26 @@ export interface CaKeyRecord {
  * A key that is no longer trusted. Its private key file is removed when it is retired; records
  * retired by earlier releases still name one until the next rotation step removes it.
  */
-export type RetiredKeyRecord = Omit<CaKeyRecord, 'file'> & { file?: string };
+export type Retired<K> = Omit<K, 'file'> & { file?: string };
+export type RetiredKeyRecord = Retired<CaKeyRecord>;
+
+/** What rotation needs of a key record, SSH or TLS. */
+export interface KeyRecordBase {
+  fingerprint: string;
+  file?: string;
+}
+
+/** A TLS CA key: its self-signed CA certificate and private key file. */
+export interface TlsKeyRecord {
+  keyType: X509KeyType;
+  /** the CA certificate, PEM */
+  certificate: string;
+  /** "sha256:<hex>" of the SHA-256 of the SubjectPublicKeyInfo DER: Teleport's CA pin form */
+  fingerprint: string;
+  /** PKCS#8 PEM private key, relative to the data dir; absent once retired */
+  file?: string;
+  createdAt: string;
+}
 
 export interface RotationState {
   phase: Phase;
@@ -53,21 +74,32 @@ export interface ScheduleDamage {
   stored: Record<string, unknown>;
 }
 
-export interface AuthorityRecord {
-  current: CaKeyRecord;
+export interface AuthorityOf<K> {
+  current: K;
   /** the incoming key while a rotation is under way */
-  next?: CaKeyRecord;
+  next?: K;
   /** keys of completed rotations: no longer trusted, kept so old certs can still be identified */
-  retired: RetiredKeyRecord[];
+  retired: Retired<K>[];
   rotation: RotationState;
 }
+
+export type AuthorityRecord = AuthorityOf<CaKeyRecord>;
+export type TlsAuthorityRecord = AuthorityOf<TlsKeyRecord>;
 
 export interface State {
   version: number;
   clusterName: string;
   createdAt: string;
   authorities: Record<CaType, AuthorityRecord>;
+  /**
+   * The TLS CAs (additive: absent from data dirs initialised before TLS support, which
+   * "tctl auth init" completes). host and user rotate in lockstep with their SSH CA.
+   */
+  tls?: Partial<Record<TlsCa, TlsAuthorityRecord>>;
 }
+
+/** The TLS CAs that rotate on their own; host and user follow their SSH CA. */
+export const TLS_ONLY_CAS = ['db', 'db_client'] as const satisfies readonly TlsCa[];
 
 export function statePath(dataDir: string): string {
   return path.join(dataDir, STATE_FILE);
@@ -95,11 +127,12 @@ export interface LoadOptions {
 
 /** The one error every other command gives for a damaged schedule: each bad value by name, and the way out. */
 export function scheduleDamageError(dataDir: string, state: State): TctlError | undefined {
-  const bad = CA_TYPES.filter((t) => state.authorities[t].rotation.damage);
+  const rotationOf = (t: CaType | TlsCa) => ((CA_TYPES as readonly string[]).includes(t) ? state.authorities[t as CaType] : state.tls?.[t])?.rotation;
+  const bad = [...CA_TYPES, ...TLS_ONLY_CAS].filter((t) => rotationOf(t)?.damage);
   if (bad.length === 0) return undefined;
-  const problems = bad.flatMap((t) => state.authorities[t].rotation.damage!.problems);
+  const problems = bad.flatMap((t) => rotationOf(t)!.damage!.problems);
   const ways = bad.map((t) => {
-    const phase = state.authorities[t].rotation.phase;
+    const phase = rotationOf(t)!.phase;
     const steps = recoveryPhases(phase).map((p) => `"tctl auth rotate --type=${t} --manual --phase=${p}"`).join(' or ');
     return `the ${t} CA (phase "${phase}") recovers with ${steps}`;
   });
@@ -237,12 +270,72 @@ function checkState(file: string, raw: unknown): State {
     };
     if (authorities[t].rotation.phase !== 'standby' && !authorities[t].next) throw damaged(file, `authorities.${t} is rotating but has no next key`);
   }
-  return {
+  const state: State = {
     version: STATE_VERSION,
     clusterName: str(root, 'clusterName', 'state'),
     createdAt: str(root, 'createdAt', 'state'),
     authorities,
   };
+  if (root.tls !== undefined) state.tls = checkTls(file, obj(root.tls, 'tls'), auths);
+  return state;
+}
+
+const PIN = /^sha256:[0-9a-f]{64}$/;
+const ROTATION_FIELDS = ['phase', 'mode', 'startedAt', 'gracePeriodSeconds', 'phaseSince'] as const;
+
+/**
+ * The TLS CA records, by shape. That each certificate is the key its pin names is checked where
+ * the certificate is used (src/ca/tls-store.ts), so SSH commands never parse X.509.
+ */
+function checkTls(file: string, tls: Record<string, unknown>, sshAuths: Record<string, unknown>): Partial<Record<TlsCa, TlsAuthorityRecord>> {
+  const out: Partial<Record<TlsCa, TlsAuthorityRecord>> = {};
+  const obj = (v: unknown, what: string): Record<string, unknown> => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw damaged(file, `${what} is missing or not an object`);
+    return v as Record<string, unknown>;
+  };
+  const str = (o: Record<string, unknown>, k: string, what: string): string => {
+    const v = o[k];
+    if (typeof v !== 'string' || v === '') throw damaged(file, `${what}.${k} is missing`);
+    return v;
+  };
+  const key = (v: unknown, what: string, retired = false): TlsKeyRecord => {
+    const o = obj(v, what);
+    const keyType = str(o, 'keyType', what);
+    if (!(X509_KEY_TYPES as readonly string[]).includes(keyType)) throw damaged(file, `${what}.keyType "${keyType}" is unknown`);
+    const certificate = str(o, 'certificate', what);
+    if (!certificate.startsWith('-----BEGIN CERTIFICATE-----')) throw damaged(file, `${what}.certificate is not a PEM certificate`);
+    const fingerprint = str(o, 'fingerprint', what);
+    if (!PIN.test(fingerprint)) throw damaged(file, `${what}.fingerprint is not a sha256:<hex> pin`);
+    const rec: TlsKeyRecord = { keyType: keyType as X509KeyType, certificate, fingerprint, createdAt: str(o, 'createdAt', what) };
+    if (!(retired && o.file === undefined)) {
+      const f = str(o, 'file', what);
+      if (path.isAbsolute(f) || f.split(/[\\/]/).includes('..')) throw damaged(file, `${what}.file points outside the data dir`);
+      rec.file = f;
+    }
+    return rec;
+  };
+  for (const [name, value] of Object.entries(tls)) {
+    if (!(TLS_CAS as readonly string[]).includes(name)) throw damaged(file, `tls.${name} is not a TLS certificate authority`);
+    const t = name as TlsCa;
+    const a = obj(value, `tls.${t}`);
+    const rot = obj(a.rotation, `tls.${t}.rotation`);
+    if (!(PHASES as readonly string[]).includes(rot.phase as string)) throw damaged(file, `tls.${t}.rotation.phase is unknown`);
+    if (!Array.isArray(a.retired)) throw damaged(file, `tls.${t}.retired is missing`);
+    // host and user TLS keys rotate with their SSH key: one phase decides what both trust.
+    if (t === 'host' || t === 'user') {
+      const ssh = obj(obj(sshAuths[t], `authorities.${t}`).rotation, `authorities.${t}.rotation`);
+      if (ROTATION_FIELDS.some((f) => JSON.stringify(rot[f]) !== JSON.stringify(ssh[f]))) throw damaged(file, `tls.${t}.rotation does not match authorities.${t}.rotation`);
+    }
+    out[t] = {
+      current: key(a.current, `tls.${t}.current`),
+      next: a.next === undefined ? undefined : key(a.next, `tls.${t}.next`),
+      retired: a.retired.map((r, i) => key(r, `tls.${t}.retired[${i}]`, true)),
+      rotation: checkRotation(rot, `tls.${t}.rotation`),
+    };
+    if (out[t]!.next === undefined) delete out[t]!.next;
+    if (out[t]!.rotation.phase !== 'standby' && !out[t]!.next) throw damaged(file, `tls.${t} is rotating but has no next key`);
+  }
+  return out;
 }
 
 export function saveState(dataDir: string, state: State): void {
@@ -254,6 +347,17 @@ export function saveState(dataDir: string, state: State): void {
       return [t, { ...rest, rotation: damage ? damage.stored : clean }];
     }),
   );
-  const stored = { ...state, authorities };
+  const stored: Record<string, unknown> = { ...state, authorities };
+  if (state.tls !== undefined) {
+    stored.tls = Object.fromEntries(
+      TLS_CAS.flatMap((t) => {
+        const a = state.tls![t];
+        if (!a) return [];
+        const { rotation, ...rest } = a;
+        const { damage, ...clean } = rotation;
+        return [[t, { ...rest, rotation: damage ? damage.stored : clean }]];
+      }),
+    );
+  }
   writeFileAtomic(statePath(dataDir), JSON.stringify(stored, null, 2) + '\n', { mode: 0o600, overwrite: true });
 }

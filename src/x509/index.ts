@@ -7,6 +7,6 @@ export * from './decode.js';
 export { EKU, type ExtendedKeyUsage, type KeyUsage } from './extensions.js';
 export * from './keys.js';
 export * from './lint.js';
-export { ipBytes, splitHosts, type AltNames } from './names.js';
+export { checkCommonName, ipBytes, splitHosts, type AltNames } from './names.js';
 export * from './pem.js';
 export * from './signer.js';

@@ -3,24 +3,11 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { TctlError, allowedValues } from '../errors.js';
 
-export const X509_KEY_TYPES = ['ecdsa-p256', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] as const;
-export type X509KeyType = (typeof X509_KEY_TYPES)[number];
+export { CA_KEY_TYPES, TLS_CAS, X509_KEY_TYPES, type TlsCa, type X509KeyType } from './types.js';
+import { type X509KeyType, X509_KEY_TYPES } from './types.js';
 
-export const TLS_CAS = ['host', 'user', 'db', 'db_client'] as const;
-export type TlsCa = (typeof TLS_CAS)[number];
-
-/**
- * balanced-v1 (Teleport RFD 136): host/user TLS CAs are ECDSA P-256; db and db_client stay
- * RSA-2048 because some databases (older MySQL, SQL Server, Oracle) accept nothing else.
- * `rsa` is what `--ca-key-type=rsa` asks for: RSA-2048 everywhere, Teleport's legacy suite.
- */
-export const CA_KEY_TYPES: Record<'balanced-v1' | 'rsa', Record<TlsCa, X509KeyType>> = {
-  'balanced-v1': { host: 'ecdsa-p256', user: 'ecdsa-p256', db: 'rsa-2048', db_client: 'rsa-2048' },
-  rsa: { host: 'rsa-2048', user: 'rsa-2048', db: 'rsa-2048', db_client: 'rsa-2048' },
-};
-
-export const LEAF_PROFILES = ['tls-user', 'tls-host', 'db-server', 'db-client', 'cockroachdb-node'] as const;
-export type LeafProfile = (typeof LEAF_PROFILES)[number];
+export { LEAF_PROFILES, type LeafProfile } from './types.js';
+import type { LeafProfile } from './types.js';
 
 /** Keys tctl generates for `auth sign`: databases get RSA-2048 (what each of them accepts), TLS users and hosts P-256. */
 export const LEAF_KEY_TYPES: Record<LeafProfile, X509KeyType> = {

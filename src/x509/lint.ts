@@ -12,7 +12,7 @@ export interface X509Finding {
 
 export const X509_LINT_CODES = [
   'expired', 'not-yet-valid', 'unknown-ca', 'self-signed', 'missing-san', 'wrong-eku', 'weak-key', 'weak-signature',
-  'outlives-ca', 'bad-serial', 'unknown-critical-extension', 'not-ca', 'trust-not-checked',
+  'outlives-ca', 'bad-serial', 'unknown-critical-extension', 'not-ca', 'trust-not-checked', 'revoked', 'unreadable',
 ] as const;
 export type X509LintCode = (typeof X509_LINT_CODES)[number];
 

@@ -111,7 +111,8 @@ test('batch: flag conflicts and empty input are usage errors', () => {
     [['--batch=empty.jsonl', '--out-dir=o', '--host=a.example.com'], 2, /--host cannot be used with --batch/],
     [['--batch=empty.jsonl', '--out-dir=o', '--public-key=x'], 2, /--public-key cannot be used with --batch/],
     [['--out-dir=o'], 2, /need --batch/],
-    [['--batch=empty.jsonl', '--out-dir=o', '--format=tls'], 2, /only "openssh" is supported/],
+    [['--batch=empty.jsonl', '--out-dir=o', '--format=tls'], 2, /--batch does not apply to --format=tls/],
+    [['--batch=empty.jsonl', '--out-dir=o', '--format=pkcs12'], 2, /invalid --format flag "pkcs12"/],
     [['--batch=empty.jsonl', '--out-dir=o'], 1, /the batch has no requests/],
     [['--batch=missing.jsonl', '--out-dir=o'], 1, /cannot read missing\.jsonl: no such file/],
   ] as const) {

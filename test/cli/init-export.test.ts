@@ -28,7 +28,7 @@ test('init creates a 0700 data dir (whatever the umask) with 0600 keys; re-init 
   assert.equal(mode(dataDir), 0o700);
   assert.equal(mode(path.join(cwd, 'deep')), 0o700);
   const keys = fs.readdirSync(path.join(dataDir, 'keys'));
-  assert.equal(keys.length, 2);
+  assert.equal(keys.length, 6); // user and host SSH keys, and the four TLS CA keys
   for (const k of keys) assert.equal(mode(path.join(dataDir, 'keys', k)), 0o600);
   assert.equal(mode(path.join(dataDir, 'state.json')), 0o600);
 

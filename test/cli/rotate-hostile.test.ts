@@ -82,8 +82,10 @@ function editRotation(dataDir: string, edit: (r: Rotation) => void): void {
   const file = path.join(dataDir, 'state.json');
   const state = JSON.parse(fs.readFileSync(file, 'utf8'));
   edit(state.authorities.user.rotation);
+  // The user CA's TLS key rotates in lockstep: a damaged value is damaged in both records.
+  if (state.tls?.user) state.tls.user.rotation = { ...state.authorities.user.rotation };
   // Written as text so values JSON.stringify cannot produce (1e400) reach the parser.
-  fs.writeFileSync(file, JSON.stringify(state, null, 2).replace('"__1e400__"', '1e400').replace('"__-1e400__"', '-1e400'));
+  fs.writeFileSync(file, JSON.stringify(state, null, 2).replaceAll('"__1e400__"', '1e400').replaceAll('"__-1e400__"', '-1e400'));
 }
 
 // [field, stored value, phase to put the CA in]: values a careless edit or an older bug leaves.

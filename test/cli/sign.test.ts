@@ -138,7 +138,7 @@ test('bad command lines: one error line, usage exit code, no files, no state cha
     [['--user=joe', '--ttl=100000h'], 2, /maximum of 87600h/],
     [['--user=joe', '--key-type=dsa'], 2, /invalid --key-type "dsa"; allowed values: "ed25519", "ecdsa", "rsa"/],
     [['--user=joe', '--key-type=ED25519'], 2, /invalid --key-type/],
-    [['--host=a.example.com', '--format=tls'], 2, /invalid --format flag "tls", only "openssh" is supported/],
+    [['--host=a.example.com', '--format=pkcs12'], 2, /invalid --format flag "pkcs12"; allowed values: "openssh", "tls", "db"/],
     [['--user=joe', '--compat=new'], 2, /invalid --compat/],
     [['--user=joe', '--out='], 2, /--out is empty/],
     [['--user=joe', '--out=a\tb'], 2, /control characters/],

@@ -6,6 +6,7 @@ import { createPublicKey, generateKeyPairSync, randomInt } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import { initialisedCa, REPO_ROOT, tctl, tempDir } from '../helpers/run.js';
 import { checkPublicKey, createCrl, decodeCertificates, lintX509Certificate, parsePublicKeyInput, spkiDer } from '../../src/x509/index.js';
@@ -172,6 +173,32 @@ describe('node-forge stays off the SSH paths', () => {
     assert.deepEqual(forgeLoads(['--help'], {}, cwd), { status: 0, loads: false });
     assert.deepEqual(forgeLoads(['auth', 'export', '--type=user'], { TCTL_DATA_DIR: dataDir }, cwd), { status: 0, loads: false });
     assert.equal(tctl(['--help'], { cwd }).status, 0);
+  });
+
+  test('--help, --version and auth export --type=user load no bundle chunk holding X.509 code; a TLS command does (and then forge)', () => {
+    const { cwd, dataDir } = initialisedCa();
+    // An ESM load hook lists every module the CLI loads; NODE_DEBUG=module lists the CommonJS ones (forge).
+    fs.writeFileSync(path.join(cwd, 'hooks.mjs'), "import { appendFileSync } from 'node:fs';\n" +
+      'export async function load(url, context, next) { appendFileSync(process.env.MODULE_LOG, url + "\\n"); return next(url, context); }\n');
+    fs.writeFileSync(path.join(cwd, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(cwd, 'hooks.mjs')).href)});\n`);
+    const loaded = (args: string[]) => {
+      const log = path.join(cwd, `modules-${Math.random().toString(36).slice(2)}.log`);
+      const r = spawnSync(process.execPath, ['--import', pathToFileURL(path.join(cwd, 'register.mjs')).href, path.join(REPO_ROOT, 'bin', 'tctl'), ...args], {
+        cwd, env: { PATH: process.env.PATH, HOME: cwd, TCTL_DATA_DIR: dataDir, MODULE_LOG: log, NODE_DEBUG: 'module' }, encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const files = fs.readFileSync(log, 'utf8').trim().split('\n').filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
+      assert.ok(files.some((f) => f.includes(`${path.sep}bundle${path.sep}`)), 'the bundled CLI ran');
+      // Markers of the X.509 library in a chunk: its certificate builder and DER decoder.
+      const x509 = files.filter((f) => /function (createCaCertificate|decodeCertificateDer|issueLeafCertificate)\(/.test(fs.readFileSync(f, 'utf8')));
+      return { x509: x509.length, forge: /node-forge/.test(r.stderr) };
+    };
+    for (const args of [['--help'], ['--version'], ['auth', 'export', '--type=user'], ['auth', 'export'], ['auth', 'sign', '--user=joe', '--out=joe']]) {
+      assert.deepEqual(loaded(args), { x509: 0, forge: false }, args.join(' '));
+    }
+    // The checks can fail: TLS commands load the X.509 chunk, and forge once a certificate is built or read.
+    assert.deepEqual(loaded(['auth', 'export', '--type=db']), { x509: 1, forge: true });
+    assert.deepEqual(loaded(['auth', 'sign', '--format=tls', '--user=joe', '--out=tlsjoe']), { x509: 1, forge: true });
   });
 
   test('importing src/x509 loads no forge file until a certificate is built (and then only asn1/pem)', () => {

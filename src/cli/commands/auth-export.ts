@@ -7,8 +7,15 @@ import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
 
-/** openssh is modern Teleport's name for the CA that sshd trusts: the user CA. krl is the revocation list. */
-export const EXPORT_TYPES = ['user', 'host', 'openssh', 'krl'] as const;
+/**
+ * openssh is modern Teleport's name for the CA that sshd trusts: the user CA. krl is the
+ * revocation list. The rest are the TLS CAs' certificates (auth-export-tls.ts).
+ */
+export const EXPORT_TYPES = [
+  'user', 'host', 'openssh', 'krl',
+  'tls-host', 'tls', 'tls-user', 'tls-user-der', 'windows', 'db', 'db-der', 'db-client', 'db_client', 'db-client-der', 'db_client-der',
+] as const;
+const SSH_EXPORT_TYPES: readonly string[] = ['user', 'host', 'openssh', 'krl'];
 export const EXPORT_FORMATS = ['openssh', 'authorized_keys'] as const;
 
 export interface ExportOptions extends GlobalOptions {
@@ -21,6 +28,14 @@ export interface ExportOptions extends GlobalOptions {
 
 export async function authExport(opts: ExportOptions): Promise<void> {
   const type = opts.type === undefined ? undefined : oneOf('--type', opts.type, EXPORT_TYPES);
+  if (type !== undefined && !SSH_EXPORT_TYPES.includes(type)) {
+    if (opts.format !== undefined || opts.hostPatterns !== undefined) throw new UsageError(`--format and --host-patterns do not apply to --type=${type}`);
+    if (opts.fingerprint === '') throw new UsageError('--fingerprint is empty', 'give a CA pin such as sha256:... (see tctl status)');
+    if (opts.out === '') throw new UsageError('--out is empty');
+    const { dataDir } = await resolveContext(opts);
+    const { exportTls } = await import('./auth-export-tls.js');
+    return exportTls(dataDir, type, { fingerprint: opts.fingerprint, out: opts.out });
+  }
   const format = oneOf('--format', opts.format ?? 'openssh', EXPORT_FORMATS);
   if (format === 'authorized_keys' && type !== 'user' && type !== 'openssh') {
     throw new UsageError('--format=authorized_keys applies to --type=user only');

@@ -1,4 +1,5 @@
-import { initAuthority, systemClock } from '../../ca/authority.js';
+import { systemClock } from '../../ca/authority.js';
+import { initOrComplete } from '../../ca/init.js';
 import { checkClusterName } from '../../ca/principals.js';
 import { UsageError, oneOf } from '../../errors.js';
 import { KEY_TYPES } from '../../ssh/keys.js';
@@ -19,10 +20,25 @@ export async function authInit(opts: InitOptions): Promise<void> {
   }
   const clusterName = checkClusterName(name);
   const keyType = oneOf('--ca-key-type', opts.caKeyType, KEY_TYPES);
-  const state = initAuthority(dataDir, { clusterName, keyType, now: systemClock() });
+  const { CA_KEY_TYPES } = await import('../../x509/types.js');
+  const { makeTlsKey } = await import('../../ca/tls-keys.js');
+  // Teleport's balanced-v1 suite, or RSA everywhere when the SSH CAs are RSA too.
+  const keyTypes = CA_KEY_TYPES[keyType === 'rsa' ? 'rsa' : 'balanced-v1'];
+  const { state, created, addedTls } = initOrComplete(dataDir, { clusterName, keyType, now: systemClock(), tls: { keyTypes, makeKey: makeTlsKey } });
+  const tlsLines = addedTls.map((t) => {
+    const r = state.tls![t]!.current;
+    return `tls ${t.replace('_', '-')} CA`.padEnd(20) + `${r.keyType.padEnd(11)} ${r.fingerprint}`;
+  });
+  if (!created) {
+    stdout(`Added the TLS certificate authorities to cluster "${state.clusterName}" in ${dataDir}`);
+    stdout(tlsLines.join('\n'));
+    stderr('SSH keys and certificates are unchanged. Next: "tctl auth export --type=db-client" and "tctl auth sign --format=db ...".');
+    return;
+  }
   stdout(`Initialized cluster "${clusterName}" in ${dataDir}`);
   stdout(`user CA  ${keyType}  ${state.authorities.user.current.fingerprint}`);
   stdout(`host CA  ${keyType}  ${state.authorities.host.current.fingerprint}`);
+  stdout(tlsLines.join('\n'));
   stderr(`Next: "tctl auth export --type=user > teleport_user_ca.pub" for sshd's TrustedUserCAKeys,
       "tctl auth export --type=host >> ~/.ssh/known_hosts" for ssh clients.`);
 }

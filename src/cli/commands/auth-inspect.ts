@@ -21,24 +21,33 @@ const MAX_CERT_FILE_BYTES = 64 * 1024;
 interface Result {
   file: string;
   cert: Certificate | null;
-  findings: Finding[];
+  findings: Array<{ level: string; code: string; message: string }>;
+  /** an X.509 certificate (auth-inspect-x509.ts) */
+  x509?: { summary: string; json: Record<string, unknown> | null };
 }
 
 export async function authInspect(files: string[], opts: InspectOptions): Promise<void> {
   const now = new Date();
   const ctx: LintContext = { now, ...(await dataDirChecks(opts, now)) };
-  const results: Result[] = files.map((file) => {
-    const text = readCertificateFile(file);
-    if (typeof text !== 'string') return { file, cert: null, findings: [text] };
-    return { file, ...inspectCertificateText(text, ctx) };
+  const raw = files.map((file) => ({ file, data: readCertificateFile(file) }));
+  // X.509 files (PEM "CERTIFICATE" blocks or DER) load the X.509 code; OpenSSH ones never do.
+  const x509 = raw.some((r) => r.data instanceof Buffer && looksLikeX509(r.data)) ? await import('./auth-inspect-x509.js') : undefined;
+  const known = x509 ? x509.knownCas((await resolveContext(opts)).dataDir, now) : undefined;
+  const results: Result[] = raw.flatMap(({ file, data }): Result[] => {
+    if (!(data instanceof Buffer)) return [{ file, cert: null, findings: [data as Finding] }];
+    if (x509 && looksLikeX509(data)) {
+      return x509.inspectX509(file, data, known, now, printable).map((r) => ({ file: r.file, cert: null, findings: r.findings, ...(r.json ? { x509: r } : {}) }));
+    }
+    return [{ file, ...inspectCertificateText(data.toString('utf8'), ctx) }];
   });
 
   if (opts.json) {
-    stdout(JSON.stringify(results.map(toJson), null, 2));
+    stdout(JSON.stringify(results.map((r) => (r.x509 ? { file: r.file, certificate: r.x509.json, findings: r.findings } : toJson(r))), null, 2));
   } else {
     const blocks: string[] = [];
     for (const r of results) {
-      if (r.cert) blocks.push(humanSummary(r.file, r.cert, r.findings));
+      if (r.x509) blocks.push(r.x509.summary);
+      else if (r.cert) blocks.push(humanSummary(r.file, r.cert, r.findings as Finding[]));
       // With a single file, the failure below says it; with several, each unreadable one is named here.
       else if (files.length > 1) stderr(`tctl: error: ${printable(r.file)}: ${printable(r.findings[0]!.message)}`);
     }
@@ -47,7 +56,7 @@ export async function authInspect(files: string[], opts: InspectOptions): Promis
 
   const failed = results.filter((r) => r.findings.some((f) => f.level === 'error'));
   if (failed.length === 0) return;
-  if (files.length === 1 && failed[0]!.cert === null) {
+  if (files.length === 1 && results.length === 1 && failed[0]!.cert === null && !failed[0]!.x509) {
     throw new TctlError(`${printable(failed[0]!.file)}: ${printable(failed[0]!.findings[0]!.message)}`);
   }
   const n = failed.length;
@@ -55,10 +64,15 @@ export async function authInspect(files: string[], opts: InspectOptions): Promis
   throw new TctlError(what, { hint: 'fix or re-issue them; warnings alone do not fail "tctl auth inspect"' });
 }
 
-/** The file's text, or why it cannot be read (the file name is added where it is printed). */
-function readCertificateFile(file: string): string | Finding {
+/** A PEM certificate block, or DER (a SEQUENCE tag): OpenSSH certificates are text lines. */
+function looksLikeX509(data: Buffer): boolean {
+  return data[0] === 0x30 || data.subarray(0, 4096).toString('latin1').includes('-----BEGIN CERTIFICATE-----');
+}
+
+/** The file's bytes, or why it cannot be read (the file name is added where it is printed). */
+function readCertificateFile(file: string): Buffer | Finding {
   try {
-    return readFileCapped(file, MAX_CERT_FILE_BYTES).toString('utf8');
+    return readFileCapped(file, MAX_CERT_FILE_BYTES);
   } catch (err) {
     if (err instanceof FileRefusedError) return unreadableFinding(err.problem);
     const prefix = `cannot read ${file}: `;

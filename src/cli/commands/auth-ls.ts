@@ -1,7 +1,8 @@
 import { UsageError, oneOf } from '../../errors.js';
 import { CERT_TYPES } from '../../ssh/certificate.js';
-import { readIssuance } from '../../store/issuance.js';
-import type { IssuanceRecord } from '../../store/issuance.js';
+import { isX509Record, readIssuanceLines } from '../../store/issuance.js';
+import type { IssuanceLine } from '../../store/issuance.js';
+import { LEAF_PROFILES } from '../../x509/types.js';
 import { RevocationIndex, readRevocations } from '../../store/revocations.js';
 import { loadState } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
@@ -19,9 +20,17 @@ export interface LsOptions extends GlobalOptions {
 
 export type CertStatus = 'valid' | 'expired' | 'revoked';
 
-/** Revoked wins over expired: a revoked cert stays revoked after it expires. */
-export function certStatus(r: IssuanceRecord, index: RevocationIndex, now: Date): CertStatus {
-  if (index.isSerialRevoked(r.serial, r.caFingerprint) || index.isKeyIdRevoked(r.keyId, r.type) || index.isKeyFingerprintRevoked(r.publicKeyFingerprint)) {
+/** Every type "auth ls" shows: SSH user and host, and the X.509 profiles. */
+export const LS_TYPES = [...CERT_TYPES, ...LEAF_PROFILES] as const;
+
+/**
+ * Revoked wins over expired: a revoked cert stays revoked after it expires. An X.509 certificate
+ * is revoked by its serial only (what its CRL lists); key id and key revocations are SSH's.
+ */
+export function certStatus(r: IssuanceLine, index: RevocationIndex, now: Date): CertStatus {
+  if (isX509Record(r)) {
+    if (index.x509SerialRevocation(r.serial, r.caFingerprint)) return 'revoked';
+  } else if (index.isSerialRevoked(r.serial, r.caFingerprint) || index.isKeyIdRevoked(r.keyId, r.type) || index.isKeyFingerprintRevoked(r.publicKeyFingerprint)) {
     return 'revoked';
   }
   if (r.validBefore !== 'forever' && Date.parse(r.validBefore) <= now.getTime()) return 'expired';
@@ -29,7 +38,7 @@ export function certStatus(r: IssuanceRecord, index: RevocationIndex, now: Date)
 }
 
 export async function authLs(opts: LsOptions): Promise<void> {
-  const type = opts.type === undefined ? undefined : oneOf('--type', opts.type, CERT_TYPES);
+  const type = opts.type === undefined ? undefined : oneOf('--type', opts.type, LS_TYPES);
   if (opts.principal === '') throw new UsageError('--principal is empty');
   const wanted = (['valid', 'expired', 'revoked'] as const).filter((s) => opts[s]);
   if (wanted.length > 1) throw new UsageError('give only one of --valid, --expired, --revoked');
@@ -37,8 +46,8 @@ export async function authLs(opts: LsOptions): Promise<void> {
   loadState(dataDir);
   const index = new RevocationIndex(readRevocations(dataDir));
   const now = new Date();
-  const rows: Array<IssuanceRecord & { status: CertStatus }> = [];
-  for (const r of readIssuance(dataDir)) {
+  const rows: Array<IssuanceLine & { status: CertStatus }> = [];
+  for (const r of readIssuanceLines(dataDir)) {
     if (type !== undefined && r.type !== type) continue;
     if (opts.principal !== undefined && !r.principals.includes(opts.principal)) continue;
     const status = certStatus(r, index, now);

@@ -1,19 +1,21 @@
 import { loadCurrentState, rotateAuthority } from '../../ca/authority.js';
-import type { RotateAction } from '../../ca/authority.js';
+import type { RotateAction, RotatingCa, TlsKeyMaker } from '../../ca/authority.js';
 import { parseDuration } from '../../ca/duration.js';
 import { TctlError, UsageError, oneOf } from '../../errors.js';
 import { PHASES } from '../../rotation/phases.js';
 import type { Phase } from '../../rotation/phases.js';
 import { DEFAULT_GRACE_SECONDS, GRACE_CAP, autoSchedule } from '../../rotation/rotate.js';
 import { KEY_TYPES } from '../../ssh/keys.js';
-import type { CaType } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stderr, stdout } from '../output.js';
 import { ask, canPrompt, confirm } from '../prompt.js';
 
-/** Same names as export: openssh is the user CA. Teleport's old "all" is gone there too. */
-export const ROTATE_TYPES = ['user', 'host', 'openssh'] as const;
+/**
+ * Same names as export: openssh is the user CA. Teleport's old "all" is gone there too. host and
+ * user rotate their SSH and TLS keys together; db and db_client are TLS only.
+ */
+export const ROTATE_TYPES = ['user', 'host', 'openssh', 'db', 'db_client', 'db-client'] as const;
 
 export interface RotateOptions extends GlobalOptions {
   type?: string;
@@ -26,36 +28,48 @@ export interface RotateOptions extends GlobalOptions {
 
 export async function authRotate(opts: RotateOptions): Promise<void> {
   const keyType = opts.caKeyType === undefined ? undefined : oneOf('--ca-key-type', opts.caKeyType, KEY_TYPES);
+  // For TLS keys ecdsa is P-256 and rsa RSA-2048; ed25519 keeps a host/user CA's TLS key type
+  // (the SSH default must keep working) and is refused for db and db_client.
+  const tlsKeyType = keyType === 'ecdsa' ? 'ecdsa-p256' : keyType === 'rsa' ? 'rsa-2048' : undefined;
   if (opts.phase !== undefined && !opts.manual) throw new UsageError('--phase needs --manual', 'e.g. tctl auth rotate --type=user --manual --phase=init');
   let action: RotateAction;
   if (opts.manual) {
     if (opts.phase === undefined) throw new UsageError('--manual needs --phase', `one of ${PHASES.join(', ')}`);
     // Teleport accepts a grace period on manual rotations too; we record it (tctl status shows it).
     const gracePeriodSeconds = opts.gracePeriod === undefined ? undefined : parseGrace(opts.gracePeriod);
-    action = { kind: 'manual', phase: oneOf('--phase', opts.phase, PHASES), keyType, gracePeriodSeconds };
+    action = { kind: 'manual', phase: oneOf('--phase', opts.phase, PHASES), keyType, tlsKeyType, gracePeriodSeconds };
   } else {
     const grace = opts.gracePeriod === undefined ? DEFAULT_GRACE_SECONDS : parseGrace(opts.gracePeriod);
-    action = { kind: 'auto', gracePeriodSeconds: grace, keyType };
+    action = { kind: 'auto', gracePeriodSeconds: grace, keyType, tlsKeyType };
   }
   const { dataDir } = await resolveContext(opts);
   const types = await chooseTypes(opts.type);
+  const tlsOnly = types.some((t) => t === 'db' || t === 'db_client');
+  if (tlsOnly && keyType === 'ed25519') {
+    throw new UsageError('--ca-key-type=ed25519 is refused for a TLS CA: not every TLS stack accepts Ed25519 certificates', 'use --ca-key-type=ecdsa or --ca-key-type=rsa');
+  }
+  if (tlsOnly) delete action.keyType;
   // rotateAuthority decides whether a damaged schedule allows this step; here it only picks the warning.
   const state = loadCurrentState(dataDir, undefined, { allowDamagedSchedule: true });
+  // The X.509 code loads only when this step may create a TLS key.
+  let makeTlsKey: TlsKeyMaker | undefined;
+  if (state.tls && (action.kind === 'auto' || action.phase === 'init')) makeTlsKey = (await import('../../ca/tls-keys.js')).makeTlsKey;
 
   for (const caType of types) {
-    const from = state.authorities[caType].rotation.phase;
+    const from = (caType === 'user' || caType === 'host' ? state.authorities[caType] : state.tls?.[caType])?.rotation.phase ?? 'standby';
     const warning = destructiveWarning(caType, from, action);
     if (warning && !opts.yes && canPrompt()) {
       if (!(await confirm(`${warning} Continue?`))) throw new TctlError(`not rotating the ${caType} CA`);
     }
-    const updated = rotateAuthority(dataDir, caType, action);
-    const phase = updated.authorities[caType].rotation.phase;
+    const updated = rotateAuthority(dataDir, caType, action, undefined, makeTlsKey);
+    const record = caType === 'user' || caType === 'host' ? updated.authorities[caType] : updated.tls![caType]!;
+    const phase = record.rotation.phase;
     stdout(
       action.kind === 'manual'
         ? `Updated rotation phase to "${phase}". To check status use 'tctl status'`
         : `Initiated certificate authority rotation. To check status use 'tctl status'`,
     );
-    stderr(nextSteps(caType, phase, from, action, autoSchedule(updated.authorities[caType])));
+    stderr(nextSteps(caType, phase, from, action, autoSchedule(record)));
   }
 }
 
@@ -65,10 +79,10 @@ function parseGrace(text: string): number {
   return parseDuration('--grace-period', text, GRACE_CAP);
 }
 
-async function chooseTypes(type: string | undefined): Promise<CaType[]> {
+async function chooseTypes(type: string | undefined): Promise<RotatingCa[]> {
   if (type !== undefined) {
     const t = oneOf('--type', type, ROTATE_TYPES);
-    return [t === 'openssh' ? 'user' : t];
+    return [t === 'openssh' ? 'user' : t === 'db-client' ? 'db_client' : t];
   }
   if (!canPrompt()) {
     throw new UsageError('--type must be specified', 'e.g. tctl auth rotate --type=user (or --type=host); run it twice to rotate both');
@@ -79,7 +93,7 @@ async function chooseTypes(type: string | undefined): Promise<CaType[]> {
   throw new UsageError(`"${answer}" is not one of user, host, both`);
 }
 
-function destructiveWarning(caType: CaType, from: Phase, action: RotateAction): string | undefined {
+function destructiveWarning(caType: RotatingCa, from: Phase, action: RotateAction): string | undefined {
   if (action.kind === 'auto' && action.gracePeriodSeconds === 0) {
     return `--grace-period=0 replaces the ${caType} CA at once: every certificate it signed stops working now.`;
   }
@@ -93,15 +107,23 @@ function destructiveWarning(caType: CaType, from: Phase, action: RotateAction): 
 }
 
 /** What an operator of a plain OpenSSH fleet must do after this step. */
-export function nextSteps(caType: CaType, phase: Phase, from: Phase, action: RotateAction, schedule: { phase: Phase; at: Date }[]): string {
+export function nextSteps(caType: RotatingCa, phase: Phase, from: Phase, action: RotateAction, schedule: { phase: Phase; at: Date }[]): string {
   const push =
     caType === 'user'
       ? 'tctl auth export --type=user > teleport_user_ca.pub, then copy it to every server\'s TrustedUserCAKeys file (sshd rereads it per login)'
-      : 'tctl auth export --type=host, then replace the @cert-authority lines in every client\'s known_hosts';
+      : caType === 'host'
+        ? 'tctl auth export --type=host, then replace the @cert-authority lines in every client\'s known_hosts'
+        : caType === 'db'
+          ? 'tctl auth export --type=db > db-ca.crt, then give it to every database client (sslrootcert)'
+          : 'tctl auth export --type=db-client > db-client-ca.crt, then install it as every database\'s client CA (ssl_ca_file) and reload';
   const resign =
     caType === 'user'
       ? 're-sign user certificates: tctl auth sign --user=NAME ...'
-      : 're-sign host certificates: tctl auth sign --host=NAMES --public-key=/etc/ssh/ssh_host_ed25519_key.pub --out=/etc/ssh/ssh_host_ed25519_key --overwrite, then reload sshd';
+      : caType === 'host'
+        ? 're-sign host certificates: tctl auth sign --host=NAMES --public-key=/etc/ssh/ssh_host_ed25519_key.pub --out=/etc/ssh/ssh_host_ed25519_key --overwrite, then reload sshd'
+        : caType === 'db'
+          ? 're-sign database server certificates: tctl auth sign --format=db --host=NAMES --out=server --overwrite, then reload the database'
+          : 're-sign database client certificates: tctl auth sign --format=db --user=NAME --out=NAME --overwrite';
   const lines = [`Next steps for the ${caType} CA (phase "${phase}"):`];
   const when = (p: Phase) => schedule.find((s) => s.phase === p)?.at.toISOString() ?? '?';
   if (action.kind === 'auto' && phase === 'init') {

@@ -7,7 +7,7 @@ import type { Compat } from '../../ca/extensions.js';
 import { checkRequest } from '../../ca/request.js';
 import type { CertificateRequest, RequestFields } from '../../ca/request.js';
 import { hasControlCharacters, splitList } from '../../ca/principals.js';
-import { TctlError, UsageError, oneOf } from '../../errors.js';
+import { TctlError, UsageError, allowedValues, oneOf } from '../../errors.js';
 import { certificateFileText } from '../../formats/certificate-file.js';
 import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, sshPublicKey } from '../../ssh/keys.js';
 import type { KeyObject } from 'node:crypto';
@@ -20,7 +20,8 @@ import { stdout } from '../output.js';
 import { readPublicKeyFile } from '../input.js';
 import { canPrompt, confirm } from '../prompt.js';
 
-export const SIGN_FORMATS = ['openssh'] as const;
+/** openssh, and the TLS formats of auth-sign-tls.ts (Teleport's names). */
+export const SIGN_FORMATS = ['openssh', 'tls', 'db', 'redis', 'elasticsearch', 'scylla', 'mongodb', 'cockroachdb'] as const;
 
 export interface SignOptions extends GlobalOptions {
   host?: string;
@@ -29,7 +30,7 @@ export interface SignOptions extends GlobalOptions {
   format?: string;
   out?: string;
   ttl?: string;
-  keyType: string;
+  keyType?: string;
   publicKey?: string;
   overwrite?: boolean;
   compat?: string;
@@ -42,13 +43,18 @@ export interface SignOptions extends GlobalOptions {
 
 export async function authSign(opts: SignOptions): Promise<void> {
   // Everything on the command line is checked before the data dir or any file is touched.
+  const format = opts.format ?? 'openssh';
+  if (format !== 'openssh' && (SIGN_FORMATS as readonly string[]).includes(format)) {
+    const { authSignTls } = await import('./auth-sign-tls.js');
+    return authSignTls(opts, format);
+  }
   if (opts.batch !== undefined || opts.outDir !== undefined || opts.keepGoing) return signBatch(opts);
   // Teleport prints the same words whether neither or both are given; scripts grep for them.
   if ((opts.host === undefined) === (opts.user === undefined)) {
     throw new UsageError('--user or --host must be specified', 'give exactly one, e.g. tctl auth sign --host=api.example.com or tctl auth sign --user=joe');
   }
   const compat = checkFormatAndCompat(opts);
-  const keyType = oneOf('--key-type', opts.keyType, KEY_TYPES);
+  const keyType = oneOf('--key-type', opts.keyType ?? 'ed25519', KEY_TYPES);
   const ttlSeconds = opts.ttl === undefined ? undefined : parseDuration('--ttl', opts.ttl);
   if (opts.principals !== undefined && opts.host !== undefined) {
     throw new UsageError('--principals applies to --user; for host certificates list the names in --host');
@@ -125,12 +131,12 @@ export async function authSign(opts: SignOptions): Promise<void> {
 function checkFormatAndCompat(opts: SignOptions): Compat {
   const format = opts.format ?? 'openssh';
   if (!(SIGN_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`invalid --format flag "${format}", only "openssh" is supported`);
+    throw new UsageError(`invalid --format flag "${format}"; allowed values: ${allowedValues(SIGN_FORMATS)}`);
   }
   return oneOf('--compat', opts.compat ?? 'standard', COMPAT_MODES);
 }
 
-function checkOutName(out: string): void {
+export function checkOutName(out: string): void {
   if (out === '') throw new UsageError('--out is empty');
   if (hasControlCharacters(out)) throw new UsageError(`invalid --out ${JSON.stringify(out)}: contains control characters`);
   if (out.endsWith('/') || out.endsWith(path.sep)) throw new UsageError(`invalid --out "${out}": give a file name, not a directory`);
@@ -152,7 +158,7 @@ async function signBatch(opts: SignOptions): Promise<void> {
  * Refuses to replace anything unless asked. Directories are never replaced; a symlink counts as
  * existing (it is replaced itself, never written through). Returns whether to overwrite.
  */
-async function checkTargets(targets: string[], overwrite: boolean): Promise<boolean> {
+export async function checkTargets(targets: string[], overwrite: boolean): Promise<boolean> {
   const existing: string[] = [];
   for (const t of targets) {
     if (outputExists(t)) existing.push(t);

@@ -43,8 +43,10 @@ export async function status(opts: StatusOptions): Promise<void> {
       ];
     }),
   );
+  const { tlsStatus, tlsStatusRows } = await import('./status-tls.js');
+  const tls = tlsStatus(dataDir, state, now);
   if (opts.json) {
-    stdout(JSON.stringify({ clusterName: state.clusterName, dataDir, authorities }, null, 2));
+    stdout(JSON.stringify({ clusterName: state.clusterName, dataDir, authorities, tls }, null, 2));
     const damage = scheduleDamageError(dataDir, state);
     if (damage) throw damage;
     return;
@@ -67,6 +69,7 @@ export async function status(opts: StatusOptions): Promise<void> {
       rows.push(`          to do: ${r.todo}`);
     }
   }
+  rows.push(...tlsStatusRows(tls));
   stdout(rows.join('\n'));
   // Shown above, and still a failure: scripts poll status to know the CA can sign, and it cannot.
   const damage = scheduleDamageError(dataDir, state);

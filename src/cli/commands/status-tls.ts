@@ -1,0 +1,96 @@
+// The TLS part of `tctl status`: each TLS CA's signing key, trusted certificates and their
+// expiry, and the rotation (host and user share their SSH CA's). node:crypto only: status is
+// polled by scripts and must not load the X.509 library.
+import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import * as path from 'node:path';
+import { signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
+import { formatDuration } from '../../ca/duration.js';
+import { TctlError } from '../../errors.js';
+import { PHASE_TABLE } from '../../rotation/phases.js';
+import { nextDue } from '../../rotation/rotate.js';
+import { MAX_DATA_FILE_BYTES, fileError, readFileCapped } from '../../store/files.js';
+import { statePath } from '../../store/state.js';
+import type { State, TlsKeyRecord } from '../../store/state.js';
+import { TLS_CAS } from '../../x509/types.js';
+
+const pinOf = (spki: Buffer) => `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+
+/** The CA certificate's expiry, after checking that the certificate and the private key are the key the pin names. */
+function checkedExpiry(dataDir: string, r: TlsKeyRecord): string {
+  const damaged = (what: string) => new TctlError(`${what} does not match ${statePath(dataDir)} (expected ${r.fingerprint})`, { hint: 'restore the data dir from a backup' });
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(r.certificate);
+  } catch {
+    throw damaged(`the TLS CA certificate of ${r.fingerprint}`);
+  }
+  if (pinOf(cert.publicKey.export({ type: 'spki', format: 'der' })) !== r.fingerprint) throw damaged(`the TLS CA certificate of ${r.fingerprint}`);
+  const file = path.join(dataDir, r.file!);
+  let pem: Buffer;
+  try {
+    pem = readFileCapped(file, MAX_DATA_FILE_BYTES);
+  } catch (err) {
+    throw fileError('cannot read CA key', file, err);
+  }
+  let spki: Buffer;
+  try {
+    spki = createPublicKey(createPrivateKey(pem)).export({ type: 'spki', format: 'der' });
+  } catch {
+    throw new TctlError(`CA key ${file} is damaged: not a readable private key`, { hint: 'restore the data dir from a backup' });
+  }
+  if (pinOf(spki) !== r.fingerprint) throw damaged(`CA key ${file}`);
+  return new Date(cert.validTo).toISOString();
+}
+
+export function tlsStatus(dataDir: string, state: State, now: Date) {
+  if (!state.tls) return null;
+  return Object.fromEntries(
+    TLS_CAS.flatMap((t) => {
+      const a = state.tls![t];
+      if (!a) return [];
+      const signer = signingKeyRecord(a);
+      const r = a.rotation;
+      const due = nextDue(a, now);
+      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, expires: checkedExpiry(dataDir, k) }));
+      return [[t, {
+        keyType: signer.keyType,
+        fingerprint: signer.fingerprint,
+        expires: trusted.find((k) => k.fingerprint === signer.fingerprint)!.expires,
+        trusted,
+        rotation: {
+          phase: r.phase,
+          mode: r.phase === 'standby' ? null : (r.mode ?? 'manual'),
+          startedAt: r.startedAt ?? null,
+          gracePeriod: r.gracePeriodSeconds === undefined ? null : formatDuration(r.gracePeriodSeconds),
+          nextPhase: due?.phase ?? null,
+          nextPhaseAt: due?.at.toISOString() ?? null,
+          todo: PHASE_TABLE[r.phase].todo,
+          damaged: r.damage?.problems ?? null,
+        },
+      }]];
+    }),
+  );
+}
+
+/** Text rows for `tctl status`, after the SSH CAs. */
+export function tlsStatusRows(tls: ReturnType<typeof tlsStatus>): string[] {
+  if (tls === null) return ['TLS CAs   none: run "tctl auth init" once to add them'];
+  const rows: string[] = [];
+  for (const [t, a] of Object.entries(tls)) {
+    const name = `tls ${t.replace('_', '-')} CA`;
+    rows.push(`${name.padEnd(17)} ${a.keyType.padEnd(10)} ${a.fingerprint}  (signs, expires ${a.expires})`);
+    for (const extra of a.trusted.filter((k) => k.fingerprint !== a.fingerprint)) {
+      rows.push(`${''.padEnd(17)} ${extra.keyType.padEnd(10)} ${extra.fingerprint}  (also trusted, expires ${extra.expires})`);
+    }
+    const r = a.rotation;
+    const indent = ''.padEnd(18);
+    if (t === 'host' || t === 'user') rows.push(`${indent}rotation: with the ${t} CA (${r.phase})`);
+    else if (r.damaged) rows.push(`${indent}rotation: ${r.phase}, schedule DAMAGED (ignored): ${r.damaged.join('; ')}`);
+    else if (r.phase === 'standby') rows.push(`${indent}rotation: standby`);
+    else {
+      rows.push(`${indent}rotation: ${r.phase} (${r.mode}), started ${r.startedAt}${r.gracePeriod ? `, grace period ${r.gracePeriod}` : ''}`);
+      if (r.nextPhase) rows.push(`${indent}next: ${r.nextPhase} at ${r.nextPhaseAt}`);
+    }
+  }
+  return rows;
+}

@@ -10,17 +10,22 @@ import { decryptPrivateKeyPem } from '../../src/keys/encrypted.js';
 import { choosePassphraseSource, passphraseOnce } from '../../src/keys/secrets.js';
 
 const [file, flag, flagFile] = process.argv.slice(2);
-try {
-  const source = choosePassphraseSource({ flagFile: flag === '--passphrase-file' ? flagFile : undefined, env: process.env, interactive: canPrompt() });
-  const passphrase = passphraseOnce(source, () => promptPassphrase());
-  const pem = fs.readFileSync(file!, 'utf8');
-  for (let i = 0; i < 2; i++) {
-    const key = decryptPrivateKeyPem(pem, await passphrase(), 'CA key file');
-    const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
-    process.stdout.write(`key ${createHash('sha256').update(spki).digest('hex')}\n`);
+// `node --test dist/test/` also runs this file, with no arguments: then there is nothing to do.
+if (file !== undefined) await probe();
+
+async function probe(): Promise<void> {
+  try {
+    const source = choosePassphraseSource({ flagFile: flag === '--passphrase-file' ? flagFile : undefined, env: process.env, interactive: canPrompt() });
+    const passphrase = passphraseOnce(source, () => promptPassphrase());
+    const pem = fs.readFileSync(file!, 'utf8');
+    for (let i = 0; i < 2; i++) {
+      const key = decryptPrivateKeyPem(pem, await passphrase(), 'CA key file');
+      const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+      process.stdout.write(`key ${createHash('sha256').update(spki).digest('hex')}\n`);
+    }
+  } catch (err) {
+    if (!(err instanceof TctlError)) throw err;
+    process.stderr.write(`tctl: error: ${err.message}\n${err.hint ? `tctl: hint: ${err.hint}\n` : ''}`);
+    process.exitCode = err.kind === 'usage' ? 2 : 1;
   }
-} catch (err) {
-  if (!(err instanceof TctlError)) throw err;
-  process.stderr.write(`tctl: error: ${err.message}\n${err.hint ? `tctl: hint: ${err.hint}\n` : ''}`);
-  process.exitCode = err.kind === 'usage' ? 2 : 1;
 }

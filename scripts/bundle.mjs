@@ -2,8 +2,9 @@
 // chunk of its own.
 // sshpk, yaml, chalk and node-forge stay external: they load only on the paths that need them
 // (src/x509 requires forge's asn1/pem files lazily, on a TLS command's first certificate).
-// fs-ext is a native addon (flock for the data dir lock), which a bundle cannot hold.
-// pg (node-postgres) loads only when a PostgreSQL backend is used (src/store/postgres).
+// fs-ext (flock for the data dir lock) and pkcs11js (CA keys in a token) are native addons, which a
+// bundle cannot hold; pg (node-postgres) loads only when a PostgreSQL backend is used, and
+// @inquirer/password only when a passphrase is asked for.
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -24,7 +25,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['sshpk', 'yaml', 'chalk', 'fs-ext', 'node-forge', 'pg'],
+  external: ['sshpk', 'yaml', 'chalk', 'fs-ext', 'node-forge', 'pg', 'pkcs11js', '@inquirer/password'],
   define: { __TCTL_VERSION__: JSON.stringify(version) },
   // commander is CommonJS and calls require() for node: built-ins.
   banner: { js: "import { createRequire as __tctlCreateRequire } from 'node:module'; const require = __tctlCreateRequire(import.meta.url);" },

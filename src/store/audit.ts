@@ -92,23 +92,7 @@ function lastLine(file: string): Buffer | undefined {
 /** Appends one event. Call under the data dir lock so the chain has a single writer. */
 export function appendAudit(dataDir: string, event: AuditEvent, now: Date = new Date()): void {
   const file = path.join(dataDir, AUDIT_LOG);
-  const last = lastLine(file);
-  let prev = GENESIS;
-  let seq = 1;
-  if (last !== undefined) {
-    try {
-      const parsed = JSON.parse(last.toString('utf8')) as AuditLine;
-      if (typeof parsed.hash !== 'string' || !Number.isSafeInteger(parsed.seq)) throw new Error('not an audit line');
-      prev = parsed.hash;
-      seq = parsed.seq + 1;
-    } catch {
-      // A torn or edited last line: chain onto its raw bytes so verify reports that exact line.
-      prev = sha256(last);
-      seq = 0;
-    }
-  }
-  const entry: Omit<AuditLine, 'hash'> = { v: FORMAT, seq, time: now.toISOString(), who: who(), ...event, prev };
-  appendLine(file, formatLine(entry));
+  appendLine(file, auditLineAfter(lastLine(file), event, now));
 }
 
 export interface AuditVerdict {
@@ -169,6 +153,24 @@ function checkLine(raw: Buffer, lineNo: number, prev: string): { problem: string
   return { hash };
 }
 
+/** Follows a chain line by line: next() returns the verdict at the first broken line, end() the verdict of an intact chain. */
+function chainVerifier(): { next(raw: AuditLineBytes): AuditVerdict | undefined; end(): AuditVerdict } {
+  let prev = GENESIS;
+  let n = 0;
+  return {
+    next(raw) {
+      n++;
+      const bad = (reason: string): AuditVerdict => ({ ok: false, lines: n, brokenLine: n, reason });
+      if (raw === 'too long') return bad(`longer than ${MAX_AUDIT_LINE_BYTES} bytes`);
+      const r = checkLine(raw, n, prev);
+      if ('problem' in r) return bad(r.problem);
+      prev = r.hash;
+      return undefined;
+    },
+    end: () => ({ ok: true, lines: n }),
+  };
+}
+
 export function verifyAudit(dataDir: string): AuditVerdict {
   const file = path.join(dataDir, AUDIT_LOG);
   let fd: number;
@@ -180,17 +182,12 @@ export function verifyAudit(dataDir: string): AuditVerdict {
   }
   try {
     if (!fs.fstatSync(fd).isFile()) throw new TctlError(`${file} is not a regular file`, { hint: 'restore the data dir from a backup' });
-    let prev = GENESIS;
-    let n = 0;
+    const chain = chainVerifier();
     for (const raw of lineBytes(fd)) {
-      n++;
-      const bad = (reason: string): AuditVerdict => ({ ok: false, lines: n, brokenLine: n, reason });
-      if (raw === 'too long') return bad(`longer than ${MAX_AUDIT_LINE_BYTES} bytes`);
-      const r = checkLine(raw, n, prev);
-      if ('problem' in r) return bad(r.problem);
-      prev = r.hash;
+      const broken = chain.next(raw);
+      if (broken) return broken;
     }
-    return { ok: true, lines: n };
+    return chain.end();
   } catch (err) {
     throw fileError('cannot read', file, err);
   } finally {
@@ -243,15 +240,10 @@ export type AuditLineBytes = Buffer | 'too long';
 
 /** verifyAudit's verdict for a chain given line by line, in order. */
 export async function verifyAuditLines(lines: AsyncIterable<AuditLineBytes> | Iterable<AuditLineBytes>): Promise<AuditVerdict> {
-  let prev = GENESIS;
-  let n = 0;
+  const chain = chainVerifier();
   for await (const raw of lines) {
-    n++;
-    const bad = (reason: string): AuditVerdict => ({ ok: false, lines: n, brokenLine: n, reason });
-    if (raw === 'too long') return bad(`longer than ${MAX_AUDIT_LINE_BYTES} bytes`);
-    const r = checkLine(raw, n, prev);
-    if ('problem' in r) return bad(r.problem);
-    prev = r.hash;
+    const broken = chain.next(raw);
+    if (broken) return broken;
   }
-  return { ok: true, lines: n };
+  return chain.end();
 }

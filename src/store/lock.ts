@@ -66,35 +66,47 @@ function writeNote(fd: number): void {
   }
 }
 
-/** Runs fn while holding the data dir's lock. */
-export function withLock<T>(dataDir: string, fn: () => T): T {
-  const file = path.join(dataDir, LOCK_FILE);
-  let fd: number;
+function openLockFile(dataDir: string): number {
   try {
-    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    return fs.openSync(path.join(dataDir, LOCK_FILE), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
   } catch (err) {
     throw fileError('cannot lock data dir', dataDir, err);
   }
-  try {
-    const deadline = Date.now() + WAIT_MS;
-    for (let delay = 5; !tryLock(fd, file); delay = Math.min(delay * 2, 100)) {
-      if (Date.now() > deadline) {
-        throw new TctlError(`data dir ${dataDir} is locked by ${holderNote(fd)}`, {
-          hint: 'another tctl is still working on it; the lock is released the moment that process ends',
-        });
-      }
-      sleep(delay + Math.random() * delay);
+}
+
+/** Tries the flock until it is ours; yields how long to wait before the next try, throws at the deadline. */
+function* lockWaits(dataDir: string, fd: number): Generator<number> {
+  const file = path.join(dataDir, LOCK_FILE);
+  const deadline = Date.now() + WAIT_MS;
+  for (let delay = 5; !tryLock(fd, file); delay = Math.min(delay * 2, 100)) {
+    if (Date.now() > deadline) {
+      throw new TctlError(`data dir ${dataDir} is locked by ${holderNote(fd)}`, {
+        hint: 'another tctl is still working on it; the lock is released the moment that process ends',
+      });
     }
-    writeNote(fd);
+    yield delay + Math.random() * delay;
+  }
+  writeNote(fd);
+  removeOrphanedTempFiles(dataDir);
+}
+
+function clearNote(fd: number): void {
+  try {
+    fs.ftruncateSync(fd, 0);
+  } catch {
+    // informational only
+  }
+}
+
+/** Runs fn while holding the data dir's lock. */
+export function withLock<T>(dataDir: string, fn: () => T): T {
+  const fd = openLockFile(dataDir);
+  try {
+    for (const wait of lockWaits(dataDir, fd)) sleep(wait);
     try {
-      removeOrphanedTempFiles(dataDir);
       return fn();
     } finally {
-      try {
-        fs.ftruncateSync(fd, 0);
-      } catch {
-        // informational only
-      }
+      clearNote(fd);
     }
   } finally {
     // Closing the only descriptor of this open file releases the flock.
@@ -131,33 +143,13 @@ function removeOrphanedTempFiles(dataDir: string): void {
  * the same lock file, flock, holder note, wait and clean-up; waiting yields to the event loop.
  */
 export async function withLockAsync<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
-  const file = path.join(dataDir, LOCK_FILE);
-  let fd: number;
+  const fd = openLockFile(dataDir);
   try {
-    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-  } catch (err) {
-    throw fileError('cannot lock data dir', dataDir, err);
-  }
-  try {
-    const deadline = Date.now() + WAIT_MS;
-    for (let delay = 5; !tryLock(fd, file); delay = Math.min(delay * 2, 100)) {
-      if (Date.now() > deadline) {
-        throw new TctlError(`data dir ${dataDir} is locked by ${holderNote(fd)}`, {
-          hint: 'another tctl is still working on it; the lock is released the moment that process ends',
-        });
-      }
-      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-    }
-    writeNote(fd);
+    for (const wait of lockWaits(dataDir, fd)) await new Promise((r) => setTimeout(r, wait));
     try {
-      removeOrphanedTempFiles(dataDir);
       return await fn();
     } finally {
-      try {
-        fs.ftruncateSync(fd, 0);
-      } catch {
-        // informational only
-      }
+      clearNote(fd);
     }
   } finally {
     fs.closeSync(fd);

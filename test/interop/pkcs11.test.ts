@@ -8,11 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type * as P11 from 'pkcs11js';
-import { signSshCertificate, toSshSigner, toX509Signer } from '../../src/keys/adapters.js';
+import { toSshSigner, toX509Signer } from '../../src/keys/adapters.js';
 import { Pkcs11Token } from '../../src/keys/pkcs11.js';
 import type { CaKeyType } from '../../src/keys/signer.js';
 import { TctlError } from '../../src/errors.js';
-import { FOREVER, parseCertificate } from '../../src/ssh/certificate.js';
+import { FOREVER, parseCertificate, signCertificate } from '../../src/ssh/certificate.js';
 import { generatePrivateKey, sshPublicKey, sshVerify } from '../../src/ssh/keys.js';
 import { createCaCertificate, generateX509Key, issueLeafCertificate, issuerFromCertificate } from '../../src/x509/index.js';
 import { openssh } from '../helpers/run.js';
@@ -64,7 +64,7 @@ for (const keyType of TYPES) {
         key: sshPublicKey(generatePrivateKey('ed25519')), nonce: Buffer.alloc(32, 1), serial: 7n, type: 'user' as const, keyId: 'joe',
         principals: ['joe'], validAfter: 0n, validBefore: FOREVER, criticalOptions: [], extensions: [{ name: 'permit-pty', value: '' }],
       };
-      const cert = signSshCertificate(body, ssh);
+      const cert = signCertificate(body, ssh);
       assert.deepEqual(parseCertificate(cert).signatureKey, ssh.publicKey.blob);
       const file = path.join(hsm.dir, 'joe-cert.pub');
       fs.writeFileSync(file, `ssh-ed25519-cert-v01@openssh.com ${cert.toString('base64')}\n`);

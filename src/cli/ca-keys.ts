@@ -111,7 +111,7 @@ export async function openCaKeys(opts: CaKeyOptions, use: KeyUse): Promise<void>
 }
 
 /** Opens one encrypted key, so a wrong passphrase fails before the command writes anything. */
-function checkPassphrase(dataDir: string, state: State): void {
+export function checkPassphrase(dataDir: string, state: State): void {
   for (const { record, fingerprintOf } of liveKeys(state)) {
     if (!record.file) continue;
     let head = '';

@@ -21,7 +21,7 @@ export function isolatedTest(fileUrl: string, name: string, opts: TestOptions & 
   test(name, testOpts, () => {
     const file = fileURLToPath(fileUrl);
     // NODE_TEST_CONTEXT would make the child report to a parent runner in binary, not TAP.
-    const env = { ...process.env, TCTL_ISOLATED_TEST: name };
+    const env: NodeJS.ProcessEnv = { ...process.env, TCTL_ISOLATED_TEST: name };
     delete env.NODE_TEST_CONTEXT;
     let last = '';
     for (let attempt = 1; attempt <= 2; attempt++) {

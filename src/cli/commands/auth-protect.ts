@@ -3,7 +3,7 @@ import { setKeyProtection } from '../../ca/protect.js';
 import { isEncryptedPem } from '../../keys/encrypted.js';
 import { MAX_DATA_FILE_BYTES, readFileCapped } from '../../store/files.js';
 import { isInitialised, loadState, notInitialised } from '../../store/state.js';
-import { liveKeys, passphraseSource, readPassphrase } from '../ca-keys.js';
+import { checkPassphrase, liveKeys, passphraseSource, readPassphrase } from '../ca-keys.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
@@ -34,6 +34,8 @@ async function run(opts: GlobalOptions, mode: 'protect' | 'unprotect'): Promise<
   const passphrase = await readPassphrase(passphraseSource(opts), mode === 'protect' && !encrypted);
   configureCaKeyAccess({ passphrase: Buffer.from(passphrase) });
   try {
+    // A wrong passphrase stops here, before the audited change (nothing written, not even a log line).
+    if (encrypted) checkPassphrase(dataDir, loadState(dataDir, { allowDamagedSchedule: true }));
     const { changed, unchanged } = setKeyProtection(dataDir, mode, passphrase);
     const verb = mode === 'protect' ? 'Encrypted' : 'Decrypted';
     stdout(`${verb} ${changed.length} CA key${changed.length === 1 ? '' : 's'} in ${dataDir}${unchanged.length > 0 ? ` (${unchanged.length} already ${mode === 'protect' ? 'encrypted' : 'plain'})` : ''}`);

@@ -129,7 +129,7 @@ fs.writeFileSync(
   serials.map((n) => JSON.stringify({ kind: 'serial', serial: n.toString(), caFingerprint: signer.fingerprint, revokedAt: now })).join('\n') + '\n',
 );
 const caPub = path.join(work, 'host_ca.pub');
-fs.writeFileSync(caPub, publicKeyLine(sshPublicKey(loadCaKey(dataDir, signer)).type, Buffer.from(signer.publicKey, 'base64')) + '\n');
+fs.writeFileSync(caPub, publicKeyLine(sshPublicKey(loadCaKey(dataDir, signer).privateKey!).type, Buffer.from(signer.publicKey, 'base64')) + '\n');
 fs.writeFileSync(path.join(work, 'krl.spec'), serials.map((n) => `serial: ${n}`).join('\n') + '\n');
 const ourKrl = times(3, () => tctl(['auth', 'export', '--type=krl', '-o', 'ours.krl']).ms);
 const theirKrl = times(3, () => {
@@ -141,7 +141,7 @@ const theirSize = fs.statSync(path.join(work, 'theirs.krl')).size;
 rows.push({ what: 'KRL 100k serials: export time', ours: fmt(ourKrl), baseline: `ssh-keygen -k: ${fmt(theirKrl)}`, ratio: `${(ourKrl.median / theirKrl.median).toFixed(2)}x`, target: 'report' });
 rows.push({ what: 'KRL 100k serials: file size', ours: `${ourSize} B`, baseline: `ssh-keygen -k: ${theirSize} B`, ratio: `${(ourSize / theirSize).toFixed(3)}x`, target: 'report' });
 // Verdicts on a sample: revoked serials, their neighbours, and random ones.
-const caKey = loadCaKey(dataDir, signer);
+const caKey = loadCaKey(dataDir, signer).privateKey!;
 const subject = sshPublicKey(generatePrivateKey('ed25519'));
 const revokedSet = new Set(serials);
 const sample: bigint[] = [];

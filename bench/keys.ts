@@ -31,16 +31,19 @@ function rate(sign: (d: Buffer) => Buffer, seconds = 1.5): number {
   return n / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
-const local: Record<Exclude<CaKeyType, "ecdsa-p384">, () => ReturnType<typeof inProcessSigner>> = {
-  ed25519: () => inProcessSigner(generateKeyPairSync('ed25519').privateKey),
-  'ecdsa-p256': () => inProcessSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
-  rsa: () => inProcessSigner(generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey),
+// The in-process keys are generated before the PKCS#11 module is loaded: node's own OpenSSL and
+// the libcrypto SoftHSM links are then never both generating keys in one process (tctl keeps
+// the same order: leaf keys are made before a command opens the token).
+const local: Record<Exclude<CaKeyType, "ecdsa-p384">, ReturnType<typeof inProcessSigner>> = {
+  ed25519: inProcessSigner(generateKeyPairSync('ed25519').privateKey),
+  'ecdsa-p256': inProcessSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
+  rsa: inProcessSigner(generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey),
 };
 const token = Pkcs11Token.open({ modulePath: MODULE, tokenLabel: 'bench', pin: '123456' });
 console.log('SSH signatures per second (rsa: 3072 bits, rsa-sha2-512)');
 console.log('key type     in-process   SoftHSM2   ratio');
 for (const type of ['ed25519', 'ecdsa-p256', 'rsa'] as const) {
-  const mem = rate(toSshSigner(local[type]()).sign);
+  const mem = rate(toSshSigner(local[type]).sign);
   const hsm = rate(toSshSigner(token.generateKey(type, { clusterName: 'bench.example.com', caType: 'user' })).sign);
   console.log(`${type.padEnd(12)} ${mem.toFixed(0).padStart(10)} ${hsm.toFixed(0).padStart(10)}   ${(hsm / mem).toFixed(2)}x`);
 }

@@ -7,7 +7,8 @@ import { TctlError } from '../errors.js';
 import type { Phase } from '../rotation/phases.js';
 import { keyFilesDropped, moveToPhase, recoveryPhases, repairStandby, rotateNow, scheduledAdvance } from '../rotation/rotate.js';
 import { FOREVER, signCertificate } from '../ssh/certificate.js';
-import { fingerprint, sshSigner } from '../ssh/keys.js';
+import { toSshSigner } from '../keys/adapters.js';
+import { fingerprint } from '../ssh/keys.js';
 import type { KeyType, SshSigner } from '../ssh/keys.js';
 import { appendAudit, audited } from '../store/audit.js';
 import { fileError, fsyncDir } from '../store/files.js';
@@ -23,7 +24,8 @@ import { checkNotRevoked, revocationIndex } from './revocation.js';
 import type { CertificateRequest } from './request.js';
 
 export { checkTrustedKeys, createCaKey, loadCaKey, signingKeyRecord, trustedKeyRecords } from './ca-keys.js';
-import { createCaKey, loadCaKey, signingKeyRecord, trustedKeyRecords } from './ca-keys.js';
+import { createCaKey, loadCaKey, signingKeyRecord, sshFingerprintOf, trustedKeyRecords } from './ca-keys.js';
+import { type KeyStorage, storageLike, tlsFingerprintOf } from './key-access.js';
 
 export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();
@@ -33,7 +35,7 @@ export const systemClock: Clock = () => new Date();
  * any state names it. Implemented in tls-keys.ts, which the CLI loads only on paths that need it,
  * so SSH commands never load the X.509 code.
  */
-export type TlsKeyMaker = (dataDir: string, clusterName: string, ca: TlsCa, keyType: X509KeyType, now: Date) => TlsKeyRecord;
+export type TlsKeyMaker = (dataDir: string, clusterName: string, ca: TlsCa, keyType: X509KeyType, now: Date, storage: KeyStorage) => TlsKeyRecord;
 
 export interface IssuedCertificate {
   request: CertificateRequest;
@@ -86,7 +88,7 @@ export function withSigningSession<T>(
         let s = keys.get(t);
         if (!s) {
           const record = signingKeyRecord(state.authorities[t]);
-          s = { record, signer: sshSigner(loadCaKey(dataDir, record)) };
+          s = { record, signer: toSshSigner(loadCaKey(dataDir, record)) };
           keys.set(t, s);
         }
         return s;
@@ -356,13 +358,19 @@ export function rotateAuthority(dataDir: string, caType: RotatingCa, action: Rot
     if (isSshCa(caType)) {
       const auth = state.authorities[caType];
       // The new key file is written before state.json names it: a crash leaves an unused file, never a missing key.
-      const next = applyRotation(auth, action, now, () => createCaKey(dataDir, caType, action.keyType ?? auth.current.keyType, now), recovering, caType);
+      // A new key is kept where the key it replaces is (file, encrypted file, token).
+      const newKey = () => {
+        const storage = storageLike(dataDir, auth.current, sshFingerprintOf, statePath(dataDir));
+        return createCaKey(dataDir, caType, action.keyType ?? auth.current.keyType, now, { storage, clusterName: state.clusterName });
+      };
+      const next = applyRotation(auth, action, now, newKey, recovering, caType);
       updated.authorities = { ...state.authorities, [caType]: next };
     }
     if (tlsRecord) {
       const newTlsKey = () => {
         if (!makeTlsKey) throw new Error('rotateAuthority: a TLS key is needed but no key maker was given');
-        return makeTlsKey(dataDir, state.clusterName, caType as TlsCa, action.tlsKeyType ?? tlsRecord.current.keyType, now);
+        const storage = storageLike(dataDir, tlsRecord.current, tlsFingerprintOf, statePath(dataDir));
+        return makeTlsKey(dataDir, state.clusterName, caType as TlsCa, action.tlsKeyType ?? tlsRecord.current.keyType, now, storage);
       };
       updated.tls = { ...state.tls, [caType]: applyRotation(tlsRecord, action, now, newTlsKey, recovering, caType) };
     }

@@ -1,48 +1,42 @@
 // The CA keys of a data dir as records and files: creating an SSH CA key, loading one to sign, and
 // which keys the rotation phase has sign and trust (for SSH and TLS records alike).
-import { createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import * as path from 'node:path';
-import { TctlError } from '../errors.js';
+import type { CaKeyType, CaSigner } from '../keys/signer.js';
 import { PHASE_TABLE } from '../rotation/phases.js';
-import { fingerprint, generatePrivateKey, sshPublicKey } from '../ssh/keys.js';
+import { RSA_GENERATED_BITS, fingerprint, generatePrivateKey, sshPublicKey } from '../ssh/keys.js';
 import type { KeyType } from '../ssh/keys.js';
-import { MAX_DATA_FILE_BYTES, fileError, readFileCapped, writeFileAtomic } from '../store/files.js';
 import { CA_TYPES, KEYS_DIR, statePath } from '../store/state.js';
+import { type KeyStorage, checkCaKey, createStoredKey, openCaKey } from './key-access.js';
 import type { AuthorityOf, CaKeyRecord, CaType, State } from '../store/state.js';
 
-/** Creates a new CA key, writes its private half (0600) and returns its record. */
-export function createCaKey(dataDir: string, caType: CaType, keyType: KeyType, now: Date): CaKeyRecord {
-  const key = generatePrivateKey(keyType);
-  const pub = sshPublicKey(key);
+const SSH_CA_KEY_TYPES: Record<KeyType, CaKeyType> = { ed25519: 'ed25519', ecdsa: 'ecdsa-p256', rsa: 'rsa' };
+
+/** The SSH fingerprint of a CA public key (how SSH records name their key). */
+export const sshFingerprintOf = (publicKey: KeyObject): string => fingerprint(sshPublicKey(publicKey).blob);
+
+/**
+ * Creates a new CA key where `storage` says (a file, an encrypted file, the token), its private
+ * half stored before any state names it, and returns its record.
+ */
+export function createCaKey(dataDir: string, caType: CaType, keyType: KeyType, now: Date, where: { storage: KeyStorage; clusterName: string }): CaKeyRecord {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const file = path.join(KEYS_DIR, `${caType}-ca-${stamp}-${fingerprint(pub.blob).slice(7, 15).replace(/[/+]/g, '_')}.pem`);
-  const pem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
-  writeFileAtomic(path.join(dataDir, file), pem, { mode: 0o600, overwrite: false });
-  return { keyType, publicKey: pub.blob.toString('base64'), fingerprint: fingerprint(pub.blob), file, createdAt: now.toISOString() };
+  const { signer, stored } = createStoredKey(dataDir, {
+    storage: where.storage,
+    keyType: SSH_CA_KEY_TYPES[keyType],
+    rsaBits: keyType === 'rsa' ? RSA_GENERATED_BITS : undefined,
+    generate: () => generatePrivateKey(keyType),
+    clusterName: where.clusterName,
+    caName: caType,
+    fileName: (pub) => path.join(KEYS_DIR, `${caType}-ca-${stamp}-${sshFingerprintOf(pub).slice(7, 15).replace(/[/+]/g, '_')}.pem`),
+  });
+  const pub = sshPublicKey(signer.publicKey);
+  return { keyType, publicKey: pub.blob.toString('base64'), fingerprint: fingerprint(pub.blob), ...stored, createdAt: now.toISOString() };
 }
 
-/** Loads a CA private key and checks it is the key state.json says it is. */
-export function loadCaKey(dataDir: string, record: CaKeyRecord): KeyObject {
-  const file = path.join(dataDir, record.file);
-  let pem: string;
-  try {
-    pem = readFileCapped(file, MAX_DATA_FILE_BYTES).toString('utf8');
-  } catch (err) {
-    throw fileError('cannot read CA key', file, err);
-  }
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(pem);
-  } catch {
-    throw new TctlError(`CA key ${file} is damaged: not a readable private key`, { hint: 'restore the data dir from a backup' });
-  }
-  if (fingerprint(sshPublicKey(key).blob) !== record.fingerprint) {
-    throw new TctlError(`CA key ${file} does not match ${statePath(dataDir)} (expected ${record.fingerprint})`, {
-      hint: 'restore the data dir from a backup',
-    });
-  }
-  return key;
+/** A signer for a CA key, checked to be the key state.json says it is (a file, an encrypted file or a token key). */
+export function loadCaKey(dataDir: string, record: CaKeyRecord): CaSigner {
+  return openCaKey(dataDir, record, sshFingerprintOf, statePath(dataDir));
 }
 
 /**
@@ -50,7 +44,7 @@ export function loadCaKey(dataDir: string, record: CaKeyRecord): KeyObject {
  * its record, so nothing is exported from a data dir that could no longer sign.
  */
 export function checkTrustedKeys(dataDir: string, state: State, types: readonly CaType[] = CA_TYPES): void {
-  for (const t of types) for (const record of trustedKeyRecords(state.authorities[t])) loadCaKey(dataDir, record);
+  for (const t of types) for (const record of trustedKeyRecords(state.authorities[t])) checkCaKey(dataDir, record, sshFingerprintOf, statePath(dataDir));
 }
 
 /** The key that signs new certificates of this type in the current rotation phase. */

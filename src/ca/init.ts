@@ -8,11 +8,13 @@ import { audited } from '../store/audit.js';
 import { ensurePrivateDir } from '../store/files.js';
 import { initSerialCounter } from '../store/issuance.js';
 import { withLock } from '../store/lock.js';
-import { CA_TYPES, KEYS_DIR, isInitialised, loadState, saveState } from '../store/state.js';
+import { CA_TYPES, KEYS_DIR, isInitialised, loadState, saveState, statePath } from '../store/state.js';
 import type { AuthorityRecord, CaType, State, TlsAuthorityRecord } from '../store/state.js';
 import { TLS_CAS } from '../x509/types.js';
 import type { TlsCa, X509KeyType } from '../x509/types.js';
 import { createCaKey, type TlsKeyMaker } from './authority.js';
+import { sshFingerprintOf } from './ca-keys.js';
+import { newKeyStorage, storageLike } from './key-access.js';
 
 /** What `auth init` makes of the TLS CAs: which key type each gets, and the code that makes them. */
 export interface TlsInit {
@@ -51,15 +53,16 @@ export function initOrComplete(dataDir: string, opts: { clusterName: string; key
       return completeTls(dataDir, opts.clusterName, opts.tls, opts.now);
     }
     ensurePrivateDir(path.join(dataDir, KEYS_DIR));
+    const storage = newKeyStorage();
     const authorities = {} as Record<CaType, AuthorityRecord>;
     for (const t of CA_TYPES) {
-      authorities[t] = { current: createCaKey(dataDir, t, opts.keyType, opts.now), retired: [], rotation: { phase: 'standby' } };
+      authorities[t] = { current: createCaKey(dataDir, t, opts.keyType, opts.now, { storage, clusterName: opts.clusterName }), retired: [], rotation: { phase: 'standby' } };
     }
     if (!fs.existsSync(path.join(dataDir, 'serial'))) initSerialCounter(dataDir);
     const state: State = { version: 1, clusterName: opts.clusterName, createdAt: opts.now.toISOString(), authorities };
     if (opts.tls) {
       const tls: Partial<Record<TlsCa, TlsAuthorityRecord>> = {};
-      for (const t of TLS_CAS) tls[t] = { current: opts.tls.makeKey(dataDir, opts.clusterName, t, opts.tls.keyTypes[t], opts.now), retired: [], rotation: { phase: 'standby' } };
+      for (const t of TLS_CAS) tls[t] = { current: opts.tls.makeKey(dataDir, opts.clusterName, t, opts.tls.keyTypes[t], opts.now, storage), retired: [], rotation: { phase: 'standby' } };
       state.tls = tls;
     }
     // state.json is written last: it is what makes the data dir "initialised".
@@ -88,8 +91,10 @@ function completeTls(dataDir: string, clusterName: string, tlsInit: TlsInit, now
   return audited(dataDir, 'auth init', () => {
     ensurePrivateDir(path.join(dataDir, KEYS_DIR));
     const tls = { ...state.tls };
+    // The TLS keys added to an older data dir are kept where its SSH keys are.
+    const storage = storageLike(dataDir, state.authorities.user.current, sshFingerprintOf, statePath(dataDir));
     for (const t of missing) {
-      const make = () => tlsInit.makeKey(dataDir, state.clusterName, t, tlsInit.keyTypes[t], now);
+      const make = () => tlsInit.makeKey(dataDir, state.clusterName, t, tlsInit.keyTypes[t], now, storage);
       // loadState refused a damaged schedule, so the SSH rotation copied here is a clean one.
       const ssh = t === 'host' || t === 'user' ? state.authorities[t] : undefined;
       const record: TlsAuthorityRecord = { current: make(), retired: [], rotation: ssh ? { ...ssh.rotation } : { phase: 'standby' } };

@@ -3,10 +3,13 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { TctlError, UsageError } from '../errors.js';
+import type { PartialPkcs11Config } from '../keys/pkcs11-config.js';
 import { fileError, readFileCapped } from '../store/files.js';
 
 export interface GlobalOptions {
   dataDir?: string;
+  /** the passphrase of encrypted CA key files (env TCTL_CA_PASSPHRASE_FILE) */
+  passphraseFile?: string;
   config?: string;
   debug?: boolean;
   authServer?: string;
@@ -16,6 +19,8 @@ export interface GlobalOptions {
 export interface TeleportConfig {
   dataDir?: string;
   clusterName?: string;
+  /** auth_service.ca_key_params.pkcs11, checked by shape (src/keys/pkcs11-config.ts) */
+  pkcs11?: PartialPkcs11Config;
 }
 
 export function defaultDataDir(): string {
@@ -62,9 +67,12 @@ export async function readConfig(file: string): Promise<TeleportConfig> {
     if (typeof v !== 'string' || v === '') throw new TctlError(`config ${file}: ${what} must be a non-empty string`);
     return v;
   };
+  // Loaded only when the file has the section: most configs never mention PKCS#11.
+  const pkcs11 = section(doc, 'auth_service').ca_key_params !== undefined ? (await import('../keys/pkcs11-config.js')).pkcs11FromTeleportConfig(doc, file) : undefined;
   return {
     dataDir: str(section(doc, 'teleport').data_dir, 'teleport.data_dir'),
     clusterName: str(section(doc, 'auth_service').cluster_name, 'auth_service.cluster_name'),
+    ...(pkcs11 ? { pkcs11 } : {}),
   };
 }
 

@@ -101,16 +101,31 @@ function globals(cmd: Command): Command {
     .option('--data-dir <dir>', 'data dir holding the CA (env TCTL_DATA_DIR)')
     .option('-c, --config <file>', 'teleport.yaml to read teleport.data_dir and auth_service.cluster_name from')
     .option('-d, --debug', 'show stack traces on errors (env TCTL_DEBUG=1)')
+    .option('--passphrase-file <file>', 'passphrase of encrypted CA keys (env TCTL_CA_PASSPHRASE_FILE; on a terminal tctl asks)')
     .addOption(new Option('--auth-server <addr>').hideHelp())
     .addOption(new Option('-i, --identity <file>').hideHelp());
 }
 
 type Action<T> = (opts: T & GlobalOptions) => Promise<void>;
+type KeyUse = import('./ca-keys.js').KeyUse;
 
-function run<T>(load: () => Promise<Action<T>>) {
+/**
+ * Runs a command. keys says what it does with the CA private keys (a function: it depends on
+ * its flags); such commands get the passphrase once and one token session, closed at the end.
+ */
+function run<T>(load: () => Promise<Action<T>>, keys?: KeyUse | ((opts: Record<string, unknown>) => KeyUse | undefined)) {
   return async (_opts: unknown, cmd: Command) => {
     const action = await load();
-    await action(cmd.optsWithGlobals() as T & GlobalOptions);
+    const opts = cmd.optsWithGlobals() as T & GlobalOptions;
+    const use = typeof keys === 'function' ? keys(opts as Record<string, unknown>) : keys;
+    if (!use) return action(opts);
+    const { openCaKeys, closeCaKeys } = await import('./ca-keys.js');
+    try {
+      await openCaKeys(opts, use);
+      await action(opts);
+    } finally {
+      closeCaKeys();
+    }
   };
 }
 
@@ -141,8 +156,35 @@ export function buildProgram(): Command {
     .description('create the user and host certificate authorities (SSH and TLS) and the db and db_client TLS CAs; on a data dir from before TLS support, add the TLS CAs')
     .option('--cluster-name <name>', 'cluster name (DNS name); default auth_service.cluster_name from --config')
     .option('--ca-key-type <type>', 'SSH CA key type: ed25519, ecdsa (P-256) or rsa (3072 bits); TLS host/user CAs are ECDSA P-256 (RSA-2048 with rsa), db/db_client RSA-2048', 'ed25519')
-    .addHelpText('after', examples(['tctl auth init --cluster-name=example.com', 'tctl --data-dir=./ca auth init --cluster-name=example.com --ca-key-type=rsa']))
-    .action(run(async () => (await import('./commands/auth-init.js')).authInit));
+    .option('--protect', 'encrypt every CA key file under a passphrase (--passphrase-file, TCTL_CA_PASSPHRASE_FILE, or asked twice on a terminal); with PKCS#11 configured (teleport.yaml ca_key_params.pkcs11 or TCTL_PKCS11_*) the keys are made in the token instead')
+    .addHelpText(
+      'after',
+      examples([
+        'tctl auth init --cluster-name=example.com',
+        'tctl --data-dir=./ca auth init --cluster-name=example.com --ca-key-type=rsa',
+        'tctl auth init --cluster-name=example.com --protect --passphrase-file=/run/secrets/ca-pass',
+        'tctl --config=/etc/teleport.yaml auth init   # auth_service.ca_key_params.pkcs11: keys made in the HSM',
+      ]),
+    )
+    .action(run(async () => (await import('./commands/auth-init.js')).authInit, 'init'));
+
+  for (const mode of ['protect', 'unprotect'] as const) {
+    globals(auth.command(mode))
+      .description(
+        mode === 'protect'
+          ? 'encrypt the CA key files of this data dir in place under a passphrase (scrypt, AES-256-CBC; openssl reads them)'
+          : 'decrypt the CA key files of this data dir back to plain PEM files',
+      )
+      .addHelpText(
+        'after',
+        examples(
+          mode === 'protect'
+            ? ['tctl auth protect                                   # asks twice on a terminal', 'tctl auth protect --passphrase-file=/run/secrets/ca-pass']
+            : ['tctl auth unprotect --passphrase-file=/run/secrets/ca-pass'],
+        ),
+      )
+      .action(run(async () => (await import('./commands/auth-protect.js'))[mode === 'protect' ? 'authProtect' : 'authUnprotect'], 'protect'));
+  }
 
   globals(auth.command('export'))
     .description('print CA public keys: TrustedUserCAKeys lines (user), known_hosts lines (host), TLS CA certificates')
@@ -167,7 +209,7 @@ export function buildProgram(): Command {
         'tctl auth export --type=db > db-ca.crt                           # psql: sslrootcert',
       ]),
     )
-    .action(run(async () => (await import('./commands/auth-export.js')).authExport));
+    .action(run(async () => (await import('./commands/auth-export.js')).authExport, 'check'));
 
   globals(auth.command('sign'))
     .description('sign a host or user certificate (generating a key pair unless --public-key is given)')
@@ -203,7 +245,7 @@ export function buildProgram(): Command {
         'tctl auth sign --format=cockroachdb --host=node1.example.com,10.0.0.7 --out=certs',
       ]),
     )
-    .action(run(async () => (await import('./commands/auth-sign.js')).authSign));
+    .action(run(async () => (await import('./commands/auth-sign.js')).authSign, 'sign'));
 
   globals(auth.command('rotate'))
     .description('rotate a CA without locking the fleet out (Teleport phases: init, update_clients, update_servers, standby, rollback)')
@@ -223,7 +265,10 @@ export function buildProgram(): Command {
         'tctl auth rotate --type=host --grace-period=48h               # the same, driven by the clock',
       ]),
     )
-    .action(run(async () => (await import('./commands/auth-rotate.js')).authRotate));
+    .action(
+      // Only a step that makes a key needs to open one (to encrypt the new key the same way).
+      run(async () => (await import('./commands/auth-rotate.js')).authRotate, (o) => (o.manual && o.phase !== 'init' ? undefined : 'sign')),
+    );
 
   globals(auth.command('inspect'))
     .description('decode OpenSSH certificates and lint them; exits 1 when any has an error-level finding')
@@ -270,7 +315,7 @@ export function buildProgram(): Command {
         'tctl auth crl --type=db-client > db-client.crl   # DER, as Teleport prints it',
       ]),
     )
-    .action(run(async () => (await import('./commands/auth-crl.js')).authCrl));
+    .action(run(async () => (await import('./commands/auth-crl.js')).authCrl, 'sign'));
 
   globals(auth.command('ls'))
     .description('list issued certificates from the issuance log')
@@ -325,7 +370,7 @@ export function buildProgram(): Command {
     .description('show the cluster name and each CA key (scripts poll it to wait until the CA is ready)')
     .option('--json', 'machine-readable output')
     .addHelpText('after', examples(['tctl status', 'tctl status --json | jq -r .authorities.user.fingerprint']))
-    .action(run(async () => (await import('./commands/status.js')).status));
+    .action(run(async () => (await import('./commands/status.js')).status, 'check'));
 
   return program;
 }

@@ -3,21 +3,23 @@
 // signerFromKeyObject produce from an in-process key:
 //   SSH  (RFC 4253 §6.6 framing): ssh-ed25519; rsa-sha2-512 (RFC 8332); ecdsa r and s as two mpints (RFC 5656 §3.1.2).
 //   X.509: Ed25519 (RFC 8410); RSA PKCS#1 v1.5 with SHA-256; ECDSA as a DER Ecdsa-Sig-Value (RFC 5480).
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { TctlError } from '../errors.js';
-import { type CertificateBody, signCertificate } from '../ssh/certificate.js';
 import { type SshPublicKey, type SshSigner, sshPublicKey } from '../ssh/keys.js';
 import { SshWriter } from '../ssh/wire.js';
 import { seq, toDer, uint } from '../x509/forge.js';
 import type { X509Signer } from '../x509/signer.js';
 import { type CaSigner, ecdsaScalarBytes } from './signer.js';
 
-/** A CA key as the SSH code needs it: its SSH public key (worked out once) and a signature-blob maker. */
-export interface SshCaSigner {
+/**
+ * A CA key as the SSH code needs it: its SSH public key (worked out once) and a signature-blob
+ * maker. It is a src/ssh SshSigner, so signCertificate takes it as it is, token keys included.
+ */
+export interface SshCaSigner extends SshSigner {
   readonly publicKey: SshPublicKey;
   /** The full SSH signature blob (string algorithm, string signature) over data. */
   sign(data: Buffer): Buffer;
-  /** Present for in-process keys: then this object is also a src/ssh SshSigner, usable by today's code as it is. */
+  /** Present for in-process keys (what a worker thread can be handed). */
   readonly key?: KeyObject;
 }
 
@@ -43,40 +45,6 @@ export function toSshSigner(ca: CaSigner): SshCaSigner {
   const publicKey = sshPublicKey(ca.publicKey);
   const sign = (data: Buffer): Buffer => sshSignature(ca, publicKey, data);
   return ca.privateKey ? { publicKey, sign, key: ca.privateKey } : { publicKey, sign };
-}
-
-// signCertificate (src/ssh/certificate.ts) signs with an SshSigner, which today must hold a
-// KeyObject. Until it also takes a signing function, a key without a KeyObject (PKCS#11) goes
-// through a bridge: the certificate is built by signCertificate itself around a throwaway key of
-// the same type (so the to-be-signed bytes are exactly the core's, CA key blob included), and
-// that throwaway signature is replaced by the real one.
-const placeholders = new Map<string, KeyObject>();
-
-function placeholderKey(sshType: string): KeyObject {
-  let key = placeholders.get(sshType);
-  if (key) return key;
-  if (sshType === 'ssh-ed25519') key = generateKeyPairSync('ed25519').privateKey;
-  else if (sshType === 'ecdsa-sha2-nistp256') key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-  else if (sshType === 'ecdsa-sha2-nistp384') key = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
-  else if (sshType === 'ssh-rsa') key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-  else throw new TctlError(`unsupported SSH CA key type ${sshType}`);
-  placeholders.set(sshType, key);
-  return key;
-}
-
-/** Builds and signs an SSH certificate with any CA key; returns the certificate blob (as signCertificate does). */
-export function signSshCertificate(body: CertificateBody, ca: SshCaSigner): Buffer {
-  if (ca.key) return signCertificate(body, ca as SshSigner);
-  const draft = signCertificate(body, { key: placeholderKey(ca.publicKey.type), publicKey: ca.publicKey });
-  // The to-be-signed part ends with string(CA key blob); the draft signature string follows it.
-  const marker = new SshWriter().string(ca.publicKey.blob).toBuffer();
-  const at = draft.lastIndexOf(marker);
-  const tbsEnd = at + marker.length;
-  if (at < 0 || tbsEnd + 4 > draft.length || draft.readUInt32BE(tbsEnd) !== draft.length - tbsEnd - 4) {
-    throw new TctlError('internal error: cannot find the signed part of the certificate');
-  }
-  const tbs = draft.subarray(0, tbsEnd);
-  return Buffer.concat([tbs, new SshWriter().string(ca.sign(tbs)).toBuffer()]);
 }
 
 /** The X.509 signature algorithm of a CaSigner; P-384 has no X.509 profile here (src/x509 signs P-256, RSA, Ed25519). */

@@ -40,7 +40,8 @@ const MAX_SLOT = Number.MAX_SAFE_INTEGER;
 export const MAX_PIN_BYTES = 255;
 const MAX_PATH = 4096;
 
-type Partial11 = { [K in keyof Pkcs11Config]?: Pkcs11Config[K] };
+export type PartialPkcs11Config = { [K in keyof Pkcs11Config]?: Pkcs11Config[K] };
+type Partial11 = PartialPkcs11Config;
 
 function text(v: unknown, what: string, maxBytes: number): string | undefined {
   if (v === undefined || v === null) return undefined;

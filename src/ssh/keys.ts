@@ -3,6 +3,7 @@
 // RFC 8332 (rsa-sha2-512), OpenSSH PROTOCOL.key (openssh-key-v1).
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { TctlError } from '../errors.js';
 import { DerError, DerReader, TAG, derElement, derUnsigned } from './der.js';
 import { publicKeyValueProblem } from './key-values.js';
 import { SshReader, SshWriter, WireFormatError } from './wire.js';
@@ -196,10 +197,15 @@ export function signatureAlgorithm(key: SshPublicKey): string {
   return key.type === 'ssh-rsa' ? 'rsa-sha2-512' : key.type;
 }
 
-/** A private key with its SSH public key worked out once (deriving it costs more than an ed25519 signature). */
+/**
+ * A CA key with its SSH public key worked out once (deriving it costs more than an ed25519
+ * signature): an in-process private key, or a sign function for a key this process does not hold
+ * (a PKCS#11 token). sign, when present, is used; it must return the full signature blob.
+ */
 export interface SshSigner {
-  key: KeyObject;
+  key?: KeyObject;
   publicKey: SshPublicKey;
+  sign?(data: Buffer): Buffer;
 }
 
 export function sshSigner(key: KeyObject | SshSigner): SshSigner {
@@ -208,7 +214,10 @@ export function sshSigner(key: KeyObject | SshSigner): SshSigner {
 
 /** An SSH signature blob (RFC 4253 §6.6 framing) over data. */
 export function sshSign(signer: KeyObject | SshSigner, data: Buffer): Buffer {
-  const { key: privateKey, publicKey: pub } = sshSigner(signer);
+  const s = sshSigner(signer);
+  if (s.sign) return s.sign(data);
+  const { key: privateKey, publicKey: pub } = s;
+  if (!privateKey) throw new TctlError('internal error: an SSH signer has neither a key nor a sign function');
   if (pub.type === 'ssh-ed25519') {
     return new SshWriter().string('ssh-ed25519').string(sign(null, data, privateKey)).toBuffer();
   }

@@ -21,13 +21,32 @@ export const KEYS_DIR = 'keys';
 export const CA_TYPES = ['user', 'host'] as const;
 export type CaType = (typeof CA_TYPES)[number];
 
-export interface CaKeyRecord {
+/** A CA key in a PKCS#11 token: enough to find it again, nothing secret. */
+export interface Pkcs11Ref {
+  /** how the token was chosen: `token "label"` or `slot N` */
+  token: string;
+  /** CKA_ID (tctl writes printable ids) */
+  id: string;
+  /** CKA_LABEL */
+  label: string;
+}
+
+/** Where a key record's private half is: a file in keys/ (maybe encrypted) or a token. */
+export interface StoredKey {
+  fingerprint: string;
+  /** PKCS#8 PEM private key, relative to the data dir; absent for token keys and once retired */
+  file?: string;
+  /** the file is a passphrase-encrypted PKCS#8 PEM */
+  encrypted?: true;
+  /** the key is in a PKCS#11 token (then there is no file) */
+  pkcs11?: Pkcs11Ref;
+}
+
+export interface CaKeyRecord extends StoredKey {
   keyType: KeyType;
   /** base64 SSH public-key blob */
   publicKey: string;
   fingerprint: string;
-  /** PKCS#8 PEM private key, relative to the data dir */
-  file: string;
   createdAt: string;
 }
 
@@ -45,7 +64,7 @@ export interface KeyRecordBase {
 }
 
 /** A TLS CA key: its self-signed CA certificate and private key file. */
-export interface TlsKeyRecord {
+export interface TlsKeyRecord extends StoredKey {
   keyType: X509KeyType;
   /** the CA certificate, PEM */
   certificate: string;
@@ -215,6 +234,36 @@ function checkRotation(rot: Record<string, unknown>, where: string): RotationSta
   return out;
 }
 
+const MAX_REF_BYTES = 256;
+
+/**
+ * The storage fields of a key record: `encrypted` is true or absent; `pkcs11` is a token reference
+ * and then no file is named; otherwise a live key names its file (a retired one may not).
+ */
+function checkStorage(file: string, o: Record<string, unknown>, what: string, retired: boolean): Pick<StoredKey, 'file' | 'encrypted' | 'pkcs11'> {
+  const out: Pick<StoredKey, 'file' | 'encrypted' | 'pkcs11'> = {};
+  if (o.encrypted !== undefined && o.encrypted !== true) throw damaged(file, `${what}.encrypted must be true or absent`);
+  if (o.pkcs11 !== undefined) {
+    const p = o.pkcs11 as Record<string, unknown> | null;
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw damaged(file, `${what}.pkcs11 is not an object`);
+    const ref = {} as Pkcs11Ref;
+    for (const k of ['token', 'id', 'label'] as const) {
+      const v = p[k];
+      if (typeof v !== 'string' || v === '' || Buffer.byteLength(v) > MAX_REF_BYTES || /[\0-\x1f]/.test(v)) throw damaged(file, `${what}.pkcs11.${k} is missing or invalid`);
+      ref[k] = v;
+    }
+    if (o.file !== undefined || o.encrypted !== undefined) throw damaged(file, `${what} names both a PKCS#11 key and a key file`);
+    out.pkcs11 = ref;
+    return out;
+  }
+  if (o.file === undefined && retired) return out;
+  if (typeof o.file !== 'string' || o.file === '') throw damaged(file, `${what}.file is missing`);
+  if (path.isAbsolute(o.file) || o.file.split(/[\\/]/).includes('..')) throw damaged(file, `${what}.file points outside the data dir`);
+  out.file = o.file;
+  if (o.encrypted === true) out.encrypted = true;
+  return out;
+}
+
 function checkState(file: string, raw: unknown): State {
   const obj = (v: unknown, what: string): Record<string, unknown> => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw damaged(file, `${what} is missing or not an object`);
@@ -229,15 +278,14 @@ function checkState(file: string, raw: unknown): State {
     const o = obj(v, what);
     const keyType = str(o, 'keyType', what);
     if (!(KEY_TYPES as readonly string[]).includes(keyType)) throw damaged(file, `${what}.keyType "${keyType}" is unknown`);
-    const rec = {
+    const rec: CaKeyRecord = {
       keyType: keyType as KeyType,
       publicKey: str(o, 'publicKey', what),
       fingerprint: str(o, 'fingerprint', what),
-      // A retired key's private half is removed (rotate.ts retire), so its record names no file.
-      file: retired && o.file === undefined ? undefined : str(o, 'file', what),
       createdAt: str(o, 'createdAt', what),
+      // A retired key's private half is removed (rotate.ts retire), so its record names no file.
+      ...checkStorage(file, o, what, retired),
     };
-    if (rec.file !== undefined && (path.isAbsolute(rec.file) || rec.file.split(/[\\/]/).includes('..'))) throw damaged(file, `${what}.file points outside the data dir`);
     // What exports print comes from here, so it must be the key its fingerprint names.
     const blob = Buffer.from(rec.publicKey, 'base64');
     try {
@@ -246,8 +294,7 @@ function checkState(file: string, raw: unknown): State {
       throw damaged(file, `${what}.publicKey is not a valid public key`);
     }
     if (fingerprint(blob) !== rec.fingerprint) throw damaged(file, `${what}.publicKey does not match its fingerprint`);
-    if (rec.file === undefined) delete rec.file;
-    return rec as CaKeyRecord;
+    return rec;
   };
   const root = obj(raw, 'state');
   if (root.version !== STATE_VERSION) {
@@ -306,13 +353,7 @@ function checkTls(file: string, tls: Record<string, unknown>, sshAuths: Record<s
     if (!certificate.startsWith('-----BEGIN CERTIFICATE-----')) throw damaged(file, `${what}.certificate is not a PEM certificate`);
     const fingerprint = str(o, 'fingerprint', what);
     if (!PIN.test(fingerprint)) throw damaged(file, `${what}.fingerprint is not a sha256:<hex> pin`);
-    const rec: TlsKeyRecord = { keyType: keyType as X509KeyType, certificate, fingerprint, createdAt: str(o, 'createdAt', what) };
-    if (!(retired && o.file === undefined)) {
-      const f = str(o, 'file', what);
-      if (path.isAbsolute(f) || f.split(/[\\/]/).includes('..')) throw damaged(file, `${what}.file points outside the data dir`);
-      rec.file = f;
-    }
-    return rec;
+    return { keyType: keyType as X509KeyType, certificate, fingerprint, createdAt: str(o, 'createdAt', what), ...checkStorage(file, o, what, retired) };
   };
   for (const [name, value] of Object.entries(tls)) {
     if (!(TLS_CAS as readonly string[]).includes(name)) throw damaged(file, `tls.${name} is not a TLS certificate authority`);

@@ -22,7 +22,8 @@ export function tempDir(prefix = 'tctl-test-'): string {
 }
 
 /** Runs tctl with no TTY and an environment that cannot reach the real home directory. */
-export function tctl(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; input?: string }): RunResult {
+/** Runs the built tctl. With timeoutMs the child is killed when it overruns: status -1, never a hang. */
+export function tctl(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number }): RunResult {
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     HOME: opts.cwd,
@@ -34,8 +35,9 @@ export function tctl(args: string[], opts: { cwd: string; env?: Record<string, s
     env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
     input: opts.input ?? '',
     encoding: 'utf8',
+    ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs, killSignal: 'SIGKILL' as const } : {}),
   });
-  if (r.error) throw r.error;
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw r.error;
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

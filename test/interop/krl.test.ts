@@ -179,7 +179,7 @@ test('the KRL survives a user CA rotation: revoked certificates stay refused whi
       { clusterName: state.clusterName, serial: 900_000n, now: new Date() },
     );
     fs.writeFileSync(file(out), openSshPrivateKey(key, keyId), { mode: 0o600 });
-    fs.writeFileSync(file(`${out}-cert.pub`), certificateFileText(publicKey, signCertificate(body, loadCaKey(dataDir, signingKeyRecord(state.authorities.user))), keyId));
+    fs.writeFileSync(file(`${out}-cert.pub`), certificateFileText(publicKey, signCertificate(body, loadCaKey(dataDir, signingKeyRecord(state.authorities.user)).privateKey!), keyId));
     return certificate(file(out));
   };
   const kept = sign('kept');

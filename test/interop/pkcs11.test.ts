@@ -6,13 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { isolatedTest } from '../helpers/isolated.js';
 import type * as P11 from 'pkcs11js';
-import { signSshCertificate, toSshSigner, toX509Signer } from '../../src/keys/adapters.js';
+import { toSshSigner, toX509Signer } from '../../src/keys/adapters.js';
 import { Pkcs11Token } from '../../src/keys/pkcs11.js';
 import type { CaKeyType } from '../../src/keys/signer.js';
 import { TctlError } from '../../src/errors.js';
-import { FOREVER, parseCertificate } from '../../src/ssh/certificate.js';
+import { FOREVER, parseCertificate, signCertificate } from '../../src/ssh/certificate.js';
 import { generatePrivateKey, sshPublicKey, sshVerify } from '../../src/ssh/keys.js';
 import { createCaCertificate, generateX509Key, issueLeafCertificate, issuerFromCertificate } from '../../src/x509/index.js';
 import { openssh } from '../helpers/run.js';
@@ -43,7 +43,10 @@ function tctlError(pattern: RegExp) {
 const TYPES: CaKeyType[] = ['ed25519', 'ecdsa-p256', 'ecdsa-p384', 'rsa'];
 
 for (const keyType of TYPES) {
-  test(`${keyType} CA key generated in the token signs SSH certificates ssh-keygen reads${keyType === 'ecdsa-p384' ? '' : ' and X.509 certificates openssl verifies'}`, { skip }, () => {
+  isolatedTest(import.meta.url, `${keyType} CA key generated in the token signs SSH certificates ssh-keygen reads${keyType === 'ecdsa-p384' ? '' : ' and X.509 certificates openssl verifies'}`, { skip }, () => {
+    // In-process keys first, then the module (see bench/keys.ts: never generate after loading it).
+    const userKey = sshPublicKey(generatePrivateKey('ed25519'));
+    const leafKey = generateX509Key('ecdsa-p256');
     const hsm = softHsmToken();
     const id = withToken(hsm, (token) => token.generateKey(keyType, { clusterName: 'example.com', caType: 'user', rsaBits: 2048 }).ref.id);
     assert.match(id, /^tctl:example\.com:user:[0-9a-f]{16}$/);
@@ -61,10 +64,10 @@ for (const keyType of TYPES) {
         assert.equal(sshVerify(ssh.publicKey.blob, data, ssh.sign(data)).ok, true);
       }
       const body = {
-        key: sshPublicKey(generatePrivateKey('ed25519')), nonce: Buffer.alloc(32, 1), serial: 7n, type: 'user' as const, keyId: 'joe',
+        key: userKey, nonce: Buffer.alloc(32, 1), serial: 7n, type: 'user' as const, keyId: 'joe',
         principals: ['joe'], validAfter: 0n, validBefore: FOREVER, criticalOptions: [], extensions: [{ name: 'permit-pty', value: '' }],
       };
-      const cert = signSshCertificate(body, ssh);
+      const cert = signCertificate(body, ssh);
       assert.deepEqual(parseCertificate(cert).signatureKey, ssh.publicKey.blob);
       const file = path.join(hsm.dir, 'joe-cert.pub');
       fs.writeFileSync(file, `ssh-ed25519-cert-v01@openssh.com ${cert.toString('base64')}\n`);
@@ -76,7 +79,6 @@ for (const keyType of TYPES) {
       const x509 = toX509Signer(signer);
       const now = new Date();
       const ca = createCaCertificate({ clusterName: 'example.com', signer: x509, now });
-      const leafKey = generateX509Key('ecdsa-p256');
       const leaf = issueLeafCertificate({ profile: 'tls-host', publicKey: leafKey.publicKey, names: ['db.example.com'], ttlSeconds: 3600 }, issuerFromCertificate(ca.der, x509), { now });
       fs.writeFileSync(path.join(hsm.dir, 'ca.crt'), ca.pem);
       fs.writeFileSync(path.join(hsm.dir, 'leaf.crt'), leaf.pem);
@@ -87,7 +89,7 @@ for (const keyType of TYPES) {
   });
 }
 
-test('the private key cannot be read out of the token (C_GetAttributeValue refused)', { skip }, () => {
+isolatedTest(import.meta.url, 'the private key cannot be read out of the token (C_GetAttributeValue refused)', { skip }, () => {
   const hsm = softHsmToken();
   const ids = withToken(hsm, (token) => TYPES.map((t) => token.generateKey(t, { clusterName: 'example.com', caType: 'host', rsaBits: 2048 }).ref.id));
   // Straight through the binding, as an attacker holding the PIN would try.
@@ -120,7 +122,7 @@ test('the private key cannot be read out of the token (C_GetAttributeValue refus
   }
 });
 
-test('wrong PIN, missing module, missing token, missing key, wrong slot: one clear error each', { skip }, () => {
+isolatedTest(import.meta.url, 'wrong PIN, missing module, missing token, missing key, wrong slot: one clear error each', { skip }, () => {
   const hsm = softHsmToken('tctl-errors');
   fs.writeFileSync(path.join(hsm.dir, 'bad-pin'), '000000\n');
   assert.throws(() => Pkcs11Token.open({ ...config(hsm), pinPath: path.join(hsm.dir, 'bad-pin') }), tctlError(/^wrong PIN for PKCS#11 token "tctl-errors"$/));
@@ -145,7 +147,7 @@ test('wrong PIN, missing module, missing token, missing key, wrong slot: one cle
   withToken(hsm, (token) => assert.equal(token.generateKey('ecdsa-p256', { clusterName: 'example.com', caType: 'user' }).keyType, 'ecdsa-p256'));
 });
 
-test('a slot number picks the token too, and a closed session refuses to sign', { skip }, () => {
+isolatedTest(import.meta.url, 'a slot number picks the token too, and a closed session refuses to sign', { skip }, () => {
   const hsm = softHsmToken();
   const p11 = createRequire(import.meta.url)('pkcs11js') as typeof P11;
   const lib = new p11.PKCS11();

@@ -84,7 +84,7 @@ test('source-address: a real sshd logs in from 127.0.0.1 exactly when the model 
 
   // Certificates with any source-address text at all, signed in-process by the data dir's user CA.
   const state = loadState(dataDir);
-  const signer = sshSigner(loadCaKey(dataDir, state.authorities.user.current));
+  const signer = sshSigner(loadCaKey(dataDir, state.authorities.user.current).privateKey!);
   const userKey = generatePrivateKey('ed25519');
   const publicKey = sshPublicKey(userKey);
   fs.writeFileSync(file('probe'), openSshPrivateKey(userKey, 'probe'), { mode: 0o600 });

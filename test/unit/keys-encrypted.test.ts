@@ -58,7 +58,9 @@ test('encrypted key files: scrypt + AES-256-CBC that openssl reads with the pass
     assert.notEqual(openssl(['pkey', '-in', file, '-noout']).status, 0);
     const wrong = openssl(['pkey', '-in', file, '-passin', 'pass:correct horse battery stapler', '-noout']);
     assert.notEqual(wrong.status, 0);
-    assert.match(wrong.stderr, /bad decrypt/);
+    // Usually "bad decrypt"; about 1 time in 256 a wrong key still ends in valid CBC padding and
+    // the decoder then fails on the garbage instead.
+    assert.match(wrong.stderr, /bad decrypt|Could not read key/);
     // And the private key bytes are nowhere in the file.
     const der = key.export({ type: 'pkcs8', format: 'der' });
     assert.ok(!Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64').includes(der.subarray(-32)));

@@ -3,7 +3,7 @@ import { generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:c
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { p1363ToDer, signSshCertificate, toSshSigner, toX509Signer } from '../../src/keys/adapters.js';
+import { p1363ToDer, toSshSigner, toX509Signer } from '../../src/keys/adapters.js';
 import { type CaKeyType, type CaSigner, inProcessSigner } from '../../src/keys/signer.js';
 import { FOREVER, parseCertificate, signCertificate, type CertificateBody } from '../../src/ssh/certificate.js';
 import { generatePrivateKey, sshPublicKey, sshSign, sshVerify } from '../../src/ssh/keys.js';
@@ -96,12 +96,12 @@ test('p1363ToDer keeps INTEGERs minimal and positive at the edges (leading zeros
   assert.throws(() => p1363ToDer(Buffer.alloc(63), 32), /ECDSA signature of 63 bytes, expected 64/);
 });
 
-test('a signer without a KeyObject signs SSH certificates that equal signCertificate\'s (Ed25519) and parse (all types)', () => {
+test('signCertificate takes a signer without a KeyObject (its sign function): certificates equal the KeyObject path\'s (Ed25519) and parse (all types)', () => {
   for (const type of ['ed25519', 'ecdsa-p256', 'ecdsa-p384', 'rsa'] as const) {
     const key = keyOf(type);
     for (let i = 0; i < 10; i++) {
       const b = certBody();
-      const cert = signSshCertificate(b, toSshSigner(opaque(inProcessSigner(key))));
+      const cert = signCertificate(b, toSshSigner(opaque(inProcessSigner(key))));
       if (type === 'ed25519' || type === 'rsa') assert.deepEqual(cert, signCertificate(b, key));
       const parsed = parseCertificate(cert);
       assert.deepEqual(parsed.signatureKey, sshPublicKey(key).blob);
@@ -115,7 +115,7 @@ test('ssh-keygen -L reads certificates signed through the adapter by every CA ke
   for (const type of ['ed25519', 'ecdsa-p256', 'ecdsa-p384', 'rsa'] as const) {
     const key = keyOf(type);
     const ca = toSshSigner(opaque(inProcessSigner(key)));
-    const cert = signSshCertificate(certBody(), ca);
+    const cert = signCertificate(certBody(), ca);
     const file = path.join(dir, `${type}-cert.pub`);
     fs.writeFileSync(file, `ssh-ed25519-cert-v01@openssh.com ${cert.toString('base64')}\n`);
     const r = openssh('ssh-keygen', ['-L', '-f', file]);

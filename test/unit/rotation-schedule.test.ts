@@ -61,14 +61,14 @@ test('each phase as the first one observed: every due step is made, saved and au
     const lines = audit(dataDir).length;
     loadCurrentState(dataDir, at(second));
     assert.equal(audit(dataDir).length, lines);
-    const keyFile = path.join(dataDir, oldKey.file);
+    const keyFile = path.join(dataDir, oldKey.file!);
     if (seen === 'standby') {
       const done = loadState(dataDir).authorities.user;
       assert.equal(done.current.fingerprint, newKey.fingerprint);
       assert.deepEqual(done.retired, [{ keyType: oldKey.keyType, publicKey: oldKey.publicKey, fingerprint: oldKey.fingerprint, createdAt: oldKey.createdAt }]);
       assert.equal(fs.existsSync(keyFile), false, 'the retired private key file is removed');
       assert.deepEqual(steps.at(-1)!.what.removedKeyFiles, [{ fingerprint: oldKey.fingerprint, file: oldKey.file, removed: true }]);
-      assert.ok(fs.existsSync(path.join(dataDir, newKey.file)));
+      assert.ok(fs.existsSync(path.join(dataDir, newKey.file!)));
     } else {
       assert.ok(fs.existsSync(keyFile), 'no key file goes before the rotation ends');
       assert.ok(steps.every((e) => e.what.removedKeyFiles === undefined));

@@ -2,7 +2,9 @@
 // certificate, two during a rotation) or DER (one certificate, binary, as Windows and some Java
 // tools want it).
 import { loadCurrentState, tlsAuthority, trustedKeyRecords } from '../../ca/authority.js';
-import { caCertificate, loadTlsIssuer } from '../../ca/tls-keys.js';
+import { statePath } from '../../store/state.js';
+import { checkCaKey, tlsFingerprintOf } from '../../ca/key-access.js';
+import { caCertificate } from '../../ca/tls-keys.js';
 import { TctlError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../store/files.js';
 import type { TlsCa } from '../../x509/types.js';
@@ -40,7 +42,10 @@ export async function exportTls(dataDir: string, type: string, opts: { fingerpri
     throw new TctlError(`no trusted ${ca.replace('_', '-')} CA certificate has fingerprint ${opts.fingerprint}`, { hint: 'tctl status lists the trusted CA pins' });
   }
   // As for SSH exports: nothing is exported from a data dir whose trusted keys could no longer sign.
-  for (const r of trustedKeyRecords(tlsAuthority(state, ca))) loadTlsIssuer(dataDir, r);
+  for (const r of trustedKeyRecords(tlsAuthority(state, ca))) {
+    caCertificate(dataDir, r);
+    checkCaKey(dataDir, r, tlsFingerprintOf, statePath(dataDir));
+  }
   const certs = records.map((r) => ({ record: r, cert: caCertificate(dataDir, r) }));
   let data: string | Buffer;
   if (der) {

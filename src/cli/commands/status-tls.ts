@@ -1,14 +1,13 @@
 // The TLS part of `tctl status`: each TLS CA's signing key, trusted certificates and their
 // expiry, and the rotation (host and user share their SSH CA's). node:crypto only: status is
 // polled by scripts and must not load the X.509 library.
-import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import * as path from 'node:path';
+import { X509Certificate, createHash } from 'node:crypto';
 import { signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
+import { keyWhere, tlsFingerprintOf } from '../../ca/key-access.js';
 import { formatDuration } from '../../ca/duration.js';
 import { TctlError } from '../../errors.js';
 import { PHASE_TABLE } from '../../rotation/phases.js';
 import { nextDue } from '../../rotation/rotate.js';
-import { MAX_DATA_FILE_BYTES, fileError, readFileCapped } from '../../store/files.js';
 import { statePath } from '../../store/state.js';
 import type { State, TlsKeyRecord } from '../../store/state.js';
 import { TLS_CAS } from '../../x509/types.js';
@@ -25,20 +24,6 @@ function checkedExpiry(dataDir: string, r: TlsKeyRecord): string {
     throw damaged(`the TLS CA certificate of ${r.fingerprint}`);
   }
   if (pinOf(cert.publicKey.export({ type: 'spki', format: 'der' })) !== r.fingerprint) throw damaged(`the TLS CA certificate of ${r.fingerprint}`);
-  const file = path.join(dataDir, r.file!);
-  let pem: Buffer;
-  try {
-    pem = readFileCapped(file, MAX_DATA_FILE_BYTES);
-  } catch (err) {
-    throw fileError('cannot read CA key', file, err);
-  }
-  let spki: Buffer;
-  try {
-    spki = createPublicKey(createPrivateKey(pem)).export({ type: 'spki', format: 'der' });
-  } catch {
-    throw new TctlError(`CA key ${file} is damaged: not a readable private key`, { hint: 'restore the data dir from a backup' });
-  }
-  if (pinOf(spki) !== r.fingerprint) throw damaged(`CA key ${file}`);
   return new Date(cert.validTo).toISOString();
 }
 
@@ -51,11 +36,12 @@ export function tlsStatus(dataDir: string, state: State, now: Date) {
       const signer = signingKeyRecord(a);
       const r = a.rotation;
       const due = nextDue(a, now);
-      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, expires: checkedExpiry(dataDir, k) }));
+      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, expires: checkedExpiry(dataDir, k), key: keyWhere(dataDir, k, tlsFingerprintOf, statePath(dataDir)) }));
       return [[t, {
         keyType: signer.keyType,
         fingerprint: signer.fingerprint,
         expires: trusted.find((k) => k.fingerprint === signer.fingerprint)!.expires,
+        key: trusted.find((k) => k.fingerprint === signer.fingerprint)!.key,
         trusted,
         rotation: {
           phase: r.phase,
@@ -79,6 +65,7 @@ export function tlsStatusRows(tls: ReturnType<typeof tlsStatus>): string[] {
   for (const [t, a] of Object.entries(tls)) {
     const name = `tls ${t.replace('_', '-')} CA`;
     rows.push(`${name.padEnd(17)} ${a.keyType.padEnd(10)} ${a.fingerprint}  (signs, expires ${a.expires})`);
+    rows.push(`${''.padEnd(18)}key: ${a.key.text}`);
     for (const extra of a.trusted.filter((k) => k.fingerprint !== a.fingerprint)) {
       rows.push(`${''.padEnd(17)} ${extra.keyType.padEnd(10)} ${extra.fingerprint}  (also trusted, expires ${extra.expires})`);
     }

@@ -1,8 +1,10 @@
-import { checkTrustedKeys, loadCurrentState, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
+import { loadCurrentState, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
+import { sshFingerprintOf } from '../../ca/ca-keys.js';
+import { keyWhere } from '../../ca/key-access.js';
 import { formatDuration } from '../../ca/duration.js';
 import { PHASE_TABLE } from '../../rotation/phases.js';
 import { nextDue } from '../../rotation/rotate.js';
-import { CA_TYPES, scheduleDamageError } from '../../store/state.js';
+import { CA_TYPES, scheduleDamageError, statePath } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
@@ -15,8 +17,7 @@ export async function status(opts: StatusOptions): Promise<void> {
   const { dataDir } = await resolveContext(opts);
   const now = new Date();
   const state = loadCurrentState(dataDir, () => now, { allowDamagedSchedule: true });
-  // "Ready" means able to sign: scripts poll status, so a damaged key must fail it.
-  checkTrustedKeys(dataDir, state);
+  // "Ready" means able to sign: scripts poll status, so a damaged key must fail it (keyWhere opens each).
   const authorities = Object.fromEntries(
     CA_TYPES.map((t) => {
       const a = state.authorities[t];
@@ -28,7 +29,8 @@ export async function status(opts: StatusOptions): Promise<void> {
         {
           keyType: signer.keyType,
           fingerprint: signer.fingerprint,
-          trusted: trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint })),
+          key: keyWhere(dataDir, signer, sshFingerprintOf, statePath(dataDir)),
+          trusted: trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, key: keyWhere(dataDir, k, sshFingerprintOf, statePath(dataDir)) })),
           rotation: {
             phase: r.phase,
             mode: r.phase === 'standby' ? null : (r.mode ?? 'manual'),
@@ -55,6 +57,7 @@ export async function status(opts: StatusOptions): Promise<void> {
   for (const t of CA_TYPES) {
     const a = authorities[t]!;
     rows.push(`${t} CA   ${a.keyType.padEnd(8)} ${a.fingerprint}  (signs)`);
+    rows.push(`          key: ${a.key.text}`);
     for (const extra of a.trusted.filter((k) => k.fingerprint !== a.fingerprint)) {
       rows.push(`          ${extra.keyType.padEnd(8)} ${extra.fingerprint}  (also trusted)`);
     }

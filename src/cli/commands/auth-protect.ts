@@ -1,0 +1,49 @@
+import { closeCaKeyAccess, configureCaKeyAccess } from '../../ca/key-access.js';
+import { setKeyProtection } from '../../ca/protect.js';
+import { isEncryptedPem } from '../../keys/encrypted.js';
+import { MAX_DATA_FILE_BYTES, readFileCapped } from '../../store/files.js';
+import { isInitialised, loadState, notInitialised } from '../../store/state.js';
+import { checkPassphrase, liveKeys, passphraseSource, readPassphrase } from '../ca-keys.js';
+import type { GlobalOptions } from '../context.js';
+import { resolveContext } from '../context.js';
+import { stdout } from '../output.js';
+import * as path from 'node:path';
+
+/** Whether any live key file of the data dir is encrypted already (then its passphrase is the one to use). */
+function anyEncrypted(dataDir: string): boolean {
+  return liveKeys(loadState(dataDir, { allowDamagedSchedule: true })).some(({ record }) => {
+    if (record.encrypted) return true;
+    if (!record.file) return false;
+    try {
+      return isEncryptedPem(readFileCapped(path.join(dataDir, record.file), MAX_DATA_FILE_BYTES).subarray(0, 64).toString('latin1'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function run(opts: GlobalOptions, mode: 'protect' | 'unprotect'): Promise<void> {
+  const { dataDir } = await resolveContext(opts);
+  if (!isInitialised(dataDir)) throw notInitialised(dataDir);
+  const encrypted = anyEncrypted(dataDir);
+  if (mode === 'unprotect' && !encrypted) {
+    stdout(`The CA keys in ${dataDir} are not encrypted; nothing changed`);
+    return;
+  }
+  // A first protect sets the passphrase (asked twice); later ones must give the same one.
+  const passphrase = await readPassphrase(passphraseSource(opts), mode === 'protect' && !encrypted);
+  configureCaKeyAccess({ passphrase: Buffer.from(passphrase) });
+  try {
+    // A wrong passphrase stops here, before the audited change (nothing written, not even a log line).
+    if (encrypted) checkPassphrase(dataDir, loadState(dataDir, { allowDamagedSchedule: true }));
+    const { changed, unchanged } = setKeyProtection(dataDir, mode, passphrase);
+    const verb = mode === 'protect' ? 'Encrypted' : 'Decrypted';
+    stdout(`${verb} ${changed.length} CA key${changed.length === 1 ? '' : 's'} in ${dataDir}${unchanged.length > 0 ? ` (${unchanged.length} already ${mode === 'protect' ? 'encrypted' : 'plain'})` : ''}`);
+  } finally {
+    passphrase.fill(0);
+    closeCaKeyAccess();
+  }
+}
+
+export const authProtect = (opts: GlobalOptions) => run(opts, 'protect');
+export const authUnprotect = (opts: GlobalOptions) => run(opts, 'unprotect');

@@ -5,8 +5,8 @@ import { FOREVER } from '../ssh/certificate.js';
 import type { CertificateBody, CertOption, CertType } from '../ssh/certificate.js';
 import type { SshPublicKey } from '../ssh/keys.js';
 import { formatDuration } from './duration.js';
-import { hostExtensions, userExtensions } from './extensions.js';
-import type { Compat } from './extensions.js';
+import { checkPermits, hostExtensions, resolvePermits, userExtensions } from './extensions.js';
+import type { Compat, Permit } from './extensions.js';
 import { checkHostPrincipal, checkHostPrincipals, checkUserPrincipal, checkUserPrincipals } from './principals.js';
 import { checkSourceAddresses } from './source-address.js';
 
@@ -26,6 +26,8 @@ export interface CertificateRequest {
   ttlSeconds?: number;
   forceCommand?: string;
   sourceAddress?: string[];
+  /** user: the permit-* extensions, sorted; undefined means the default for the request (see resolvePermits) */
+  permits?: Permit[];
   compat: Compat;
 }
 
@@ -42,6 +44,7 @@ export function checkRequest<T extends RequestFields>(req: T): T {
     if (req.forceCommand !== undefined || req.sourceAddress !== undefined) {
       throw new UsageError('--force-command and --source-address apply to user certificates only');
     }
+    if (req.permits !== undefined) throw new UsageError('--permit and --no-* apply to user certificates only', 'sshd ignores permit-* extensions on host certificates');
   } else {
     out.keyId = checkUserPrincipal('user name', req.keyId);
     out.principals = checkUserPrincipals(req.principals);
@@ -50,6 +53,14 @@ export function checkRequest<T extends RequestFields>(req: T): T {
       if (/[\u0000\n\r]/.test(req.forceCommand)) throw new UsageError('--force-command must be a single line');
     }
     if (req.sourceAddress !== undefined) out.sourceAddress = checkSourceAddresses(req.sourceAddress);
+    // Checked again at signing time (issueCertificates), so a request built in code cannot
+    // smuggle in a name outside the closed set or an unsorted list.
+    out.permits =
+      req.permits === undefined
+        ? resolvePermits({ forceCommand: req.forceCommand !== undefined })
+        : req.permits.length === 0
+          ? []
+          : checkPermits('--permit', req.permits);
   }
   if (req.ttlSeconds !== undefined && req.ttlSeconds > MAX_TTL_SECONDS) {
     throw new UsageError(`--ttl ${formatDuration(req.ttlSeconds)} is longer than the maximum of 87600h (10 years)`);
@@ -77,6 +88,6 @@ export function certificateBody(
     validAfter: now - BigInt(BACKDATE_SECONDS),
     validBefore: ttl === undefined ? FOREVER : now + BigInt(ttl),
     criticalOptions,
-    extensions: req.type === 'host' ? hostExtensions(ctx.clusterName, req.compat) : userExtensions(ctx.clusterName, req.principals, req.compat),
+    extensions: req.type === 'host' ? hostExtensions(ctx.clusterName, req.compat) : userExtensions(ctx.clusterName, req.principals, req.compat, req.permits ?? resolvePermits({ forceCommand: req.forceCommand !== undefined })),
   };
 }

@@ -186,6 +186,12 @@ export function buildProgram(): Command {
     .option('--compat <mode>', 'standard (default), or oldssh: omits the Teleport extensions, for very old sshd versions')
     .option('--force-command <cmd>', 'user certificates: critical option force-command')
     .option('--source-address <cidrs>', 'user certificates: critical option source-address (comma-separated CIDRs)')
+    .option('--permit <list>', 'user certificates: exactly these permissions (ssh-keygen -O clear then permit-*): pty, port-forwarding, agent-forwarding, x11-forwarding, user-rc, or none; default all of them, only pty with --force-command')
+    .option('--no-port-forwarding', 'user certificates: leave out permit-port-forwarding (ssh -L/-R/-W/-D)')
+    .option('--no-agent-forwarding', 'user certificates: leave out permit-agent-forwarding')
+    .option('--no-x11-forwarding', 'user certificates: leave out permit-X11-forwarding')
+    .option('--no-pty', 'user certificates: leave out permit-pty')
+    .option('--no-user-rc', 'user certificates: leave out permit-user-rc (~/.ssh/rc)')
     .option('--batch <file>', 'sign one JSON request per line of FILE (- for stdin), e.g. {"host":"a.example.com","public_key":"ssh-ed25519 AAAA..."}')
     .option('--out-dir <dir>', 'with --batch: where to write the <name>-cert.pub files')
     .option('--keep-going', 'with --batch: sign the good lines even if some are bad (exit 1 if any were)')
@@ -196,6 +202,8 @@ export function buildProgram(): Command {
         'tctl auth sign --host=api.example.com --public-key=/etc/ssh/ssh_host_ed25519_key.pub --out=/etc/ssh/ssh_host_ed25519_key',
         'tctl auth sign --user=joe --out=joe --ttl=8h',
         'tctl auth sign --user=ci --principals=deploy,ubuntu --ttl=1h --source-address=10.0.0.0/8',
+        'tctl auth sign --user=backup --force-command="rsync --server --sender -logDtpre.iLsfxC . /srv" --ttl=1h   # no forwarding, pty only',
+        'tctl auth sign --user=tunnel --permit=port-forwarding --ttl=8h   # port forwarding and nothing else',
         'tctl auth sign --batch=requests.jsonl --out-dir=certs   # {"user":"joe","principals":["joe"],"ttl":"8h","public_key":"ssh-ed25519 AAAA..."}',
         'tctl auth sign --format=db --host=db.example.com,10.0.0.5 --out=server --ttl=2190h   # PostgreSQL: ssl_cert_file, ssl_key_file, ssl_ca_file',
         'tctl auth sign --format=db --user=alice --out=alice   # a database client certificate (CN=alice)',

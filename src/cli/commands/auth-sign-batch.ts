@@ -8,6 +8,7 @@ import { withSigningSession } from '../../ca/authority.js';
 import type { IssuedCertificate } from '../../ca/authority.js';
 import { parseBatchLine } from '../../ca/batch.js';
 import { checkNotRevoked, revocationIndex } from '../../ca/revocation.js';
+import { DROPPED_BY_FORCE_COMMAND } from '../../ca/extensions.js';
 import type { Compat } from '../../ca/extensions.js';
 import { TctlError, UsageError } from '../../errors.js';
 import { certificateFileText } from '../../formats/certificate-file.js';
@@ -58,12 +59,13 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     const outputs = new Map<string, number>();
     const types = new Set<CaType>();
     let good = 0;
+    let restricted = 0;
     let lineNo = 0;
     for (const line of spool.lines()) {
       lineNo++;
       if (line.trim() === '') continue;
       try {
-        const { request, out } = parseBatchLine(line, opts.compat);
+        const { request, out, forceCommandDefaults } = parseBatchLine(line, opts.compat);
         checkNotRevoked(revoked, request);
         const target = `${out}-cert.pub`;
         const seen = outputs.get(target);
@@ -74,6 +76,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
         }
         types.add(request.type);
         good++;
+        if (forceCommandDefaults) restricted++;
       } catch (err) {
         if (!(err instanceof TctlError)) throw err;
         report(lineNo, err.message);
@@ -139,6 +142,12 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     progress(written, true);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     stdout(`Signed ${written} certificate${written === 1 ? '' : 's'} into ${outDir} in ${seconds}s (serials ${range.first}-${range.last})`);
+    if (restricted > 0) {
+      stderr(
+        `tctl: note: ${restricted} force_command request${restricted === 1 ? '' : 's'} without "permit" got no ${DROPPED_BY_FORCE_COMMAND.join(', ')} ` +
+          '(ssh -N -L would open a tunnel without running the command); add "permit": [...] to a line to allow them',
+      );
+    }
     if (bad.size > 0) throw new TctlError(`${bad.size} bad line${bad.size === 1 ? ' was' : 's were'} skipped (--keep-going)`);
   } finally {
     spool.close();

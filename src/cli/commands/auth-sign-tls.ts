@@ -18,7 +18,7 @@ import {
 import { resolveContext } from '../context.js';
 import { MAX_INPUT_FILE_BYTES } from '../input.js';
 import { printWarning, stdout } from '../output.js';
-import { checkOutName, checkTargets, type SignOptions } from './auth-sign.js';
+import { checkOutName, checkTargets, deniedPermits, type SignOptions } from './auth-sign.js';
 
 /** Teleport's default for every TLS format. */
 const DEFAULT_TTL_SECONDS = 12 * 3600;
@@ -49,6 +49,7 @@ function checkFlags(opts: SignOptions, format: string): void {
   const notHere: Array<[string, unknown]> = [
     ['--batch', opts.batch], ['--out-dir', opts.outDir], ['--keep-going', opts.keepGoing], ['--principals', opts.principals],
     ['--force-command', opts.forceCommand], ['--source-address', opts.sourceAddress], ['--compat', opts.compat],
+    ['--permit', opts.permit], ...deniedPermits(opts).map((p): [string, unknown] => [`--no-${p}`, false]),
   ];
   const given = notHere.find(([, v]) => v !== undefined);
   if (given) throw new UsageError(`${given[0]} does not apply to --format=${format}`, 'it is an OpenSSH certificate option; see "tctl auth sign --help"');

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { issueCertificates } from '../../ca/authority.js';
 import { parseDuration } from '../../ca/duration.js';
-import { COMPAT_MODES } from '../../ca/extensions.js';
-import type { Compat } from '../../ca/extensions.js';
+import { COMPAT_MODES, DROPPED_BY_FORCE_COMMAND, PERMITS, checkPermits, resolvePermits } from '../../ca/extensions.js';
+import type { Compat, Permit } from '../../ca/extensions.js';
 import { checkRequest } from '../../ca/request.js';
 import type { CertificateRequest, RequestFields } from '../../ca/request.js';
 import { hasControlCharacters, splitList } from '../../ca/principals.js';
@@ -16,7 +16,7 @@ import type { ReservedFile } from '../../store/files.js';
 import { loadState } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
-import { stdout } from '../output.js';
+import { stderr, stdout } from '../output.js';
 import { readPublicKeyFile } from '../input.js';
 import { canPrompt, confirm } from '../prompt.js';
 
@@ -39,6 +39,26 @@ export interface SignOptions extends GlobalOptions {
   batch?: string;
   outDir?: string;
   keepGoing?: boolean;
+  permit?: string;
+  // commander's negatable flags: true unless --no-<name> was given
+  agentForwarding?: boolean;
+  portForwarding?: boolean;
+  pty?: boolean;
+  userRc?: boolean;
+  x11Forwarding?: boolean;
+}
+
+const NO_FLAG_KEYS: Record<Permit, 'agentForwarding' | 'portForwarding' | 'pty' | 'userRc' | 'x11Forwarding'> = {
+  'agent-forwarding': 'agentForwarding',
+  'port-forwarding': 'portForwarding',
+  pty: 'pty',
+  'user-rc': 'userRc',
+  'x11-forwarding': 'x11Forwarding',
+};
+
+/** The --no-* flags given, as permit names. */
+export function deniedPermits(opts: SignOptions): Permit[] {
+  return PERMITS.filter((p) => opts[NO_FLAG_KEYS[p]] === false);
 }
 
 export async function authSign(opts: SignOptions): Promise<void> {
@@ -59,6 +79,14 @@ export async function authSign(opts: SignOptions): Promise<void> {
   if (opts.principals !== undefined && opts.host !== undefined) {
     throw new UsageError('--principals applies to --user; for host certificates list the names in --host');
   }
+  if (opts.host !== undefined && (opts.forceCommand !== undefined || opts.sourceAddress !== undefined)) {
+    // ssh refuses a host certificate with any critical option (sshkey_cert_check_host).
+    throw new UsageError('--force-command and --source-address apply to user certificates only', 'ssh refuses host certificates with critical options');
+  }
+  const deny = deniedPermits(opts);
+  if (opts.host !== undefined && (opts.permit !== undefined || deny.length > 0)) {
+    throw new UsageError(`${opts.permit !== undefined ? '--permit' : `--no-${deny[0]}`} applies to --user; sshd ignores permit-* extensions on host certificates`);
+  }
 
   let fields: RequestFields;
   if (opts.host !== undefined) {
@@ -76,6 +104,11 @@ export async function authSign(opts: SignOptions): Promise<void> {
       compat,
       forceCommand: opts.forceCommand,
       sourceAddress: opts.sourceAddress === undefined ? undefined : splitList('--source-address', opts.sourceAddress),
+      permits: resolvePermits({
+        permit: opts.permit === undefined ? undefined : checkPermits('--permit', splitList('--permit', opts.permit)),
+        deny,
+        forceCommand: opts.forceCommand !== undefined,
+      }),
     };
   }
   fields = checkRequest(fields);
@@ -125,7 +158,17 @@ export async function authSign(opts: SignOptions): Promise<void> {
     throw err;
   }
   stdout(`The credentials have been written to ${targets.join(', ')}`);
+  if (fields.forceCommand !== undefined && opts.permit === undefined) stderr(forceCommandNote(fields.permits ?? []));
 }
+
+/** Said whenever force-command changed the default, so nobody is surprised that a tunnel is refused. */
+export function forceCommandNote(permits: readonly Permit[]): string {
+  return (
+    `tctl: note: a --force-command certificate gets no ${DROPPED_BY_FORCE_COMMAND.join(', ')} unless --permit lists them ` +
+    `(ssh -N -L would open a tunnel without running the command); this one permits ${permits.length === 0 ? 'nothing' : permits.join(', ')}`
+  );
+}
+
 
 /** Teleport's wording for formats it has and we do not; returns the --compat mode. */
 function checkFormatAndCompat(opts: SignOptions): Compat {
@@ -144,7 +187,9 @@ export function checkOutName(out: string): void {
 
 async function signBatch(opts: SignOptions): Promise<void> {
   if (opts.batch === undefined) throw new UsageError('--out-dir and --keep-going need --batch=FILE');
-  const conflicting = (['host', 'user', 'principals', 'out', 'ttl', 'publicKey', 'forceCommand', 'sourceAddress'] as const).filter((k) => opts[k] !== undefined);
+  const conflicting = (['host', 'user', 'principals', 'out', 'ttl', 'publicKey', 'forceCommand', 'sourceAddress', 'permit'] as const).filter((k) => opts[k] !== undefined);
+  const deny = deniedPermits(opts);
+  if (deny.length > 0) throw new UsageError(`--no-${deny[0]} cannot be used with --batch; put "permit": [...] in each request line`);
   if (conflicting.length > 0) {
     const flag = '--' + conflicting[0]!.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
     throw new UsageError(`${flag} cannot be used with --batch; put it in each request line`);

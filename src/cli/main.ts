@@ -180,6 +180,8 @@ export function buildProgram(): Command {
     )
     .option('-o, --out <path>', 'openssh: write <path> (private key) and <path>-cert.pub; TLS formats: see --format; default the first host name or the user name')
     .option('--ttl <duration>', 'validity, e.g. 30m, 8h, 1h30m, 7d (user default 12h; host default never expires; TLS formats 12h, never past the CA certificate)')
+    .option('--valid-after <time>', 'start of a fixed validity window (ssh-keygen -V): RFC 3339 (2025-07-01T09:00:00Z) or YYYYMMDD[HHMM[SS]] (local time; Z for UTC); --ttl then counts from it')
+    .option('--valid-before <time>', 'end of a fixed validity window, same forms; instead of --ttl; at most 87600h from now')
     .option('--key-type <type>', 'type of the generated key: ed25519 (default), ecdsa or rsa; TLS formats: ecdsa (P-256) or rsa (2048 bits), default rsa for databases and ecdsa for --format=tls')
     .option('--public-key <file>', 'sign this existing public key (e.g. /etc/ssh/ssh_host_ed25519_key.pub; TLS formats: a PEM public key or a PKCS#10 CSR); only the certificate (and CA files) are written; not with --format=mongodb')
     .option('--overwrite', 'replace existing output files')
@@ -203,6 +205,7 @@ export function buildProgram(): Command {
         'tctl auth sign --user=joe --out=joe --ttl=8h',
         'tctl auth sign --user=ci --principals=deploy,ubuntu --ttl=1h --source-address=10.0.0.0/8',
         'tctl auth sign --user=backup --force-command="rsync --server --sender -logDtpre.iLsfxC . /srv" --ttl=1h   # no forwarding, pty only',
+        'tctl auth sign --user=joe --valid-after=2025-07-01T09:00:00Z --valid-before=2025-07-01T17:00:00Z   # one working day',
         'tctl auth sign --user=tunnel --permit=port-forwarding --ttl=8h   # port forwarding and nothing else',
         'tctl auth sign --batch=requests.jsonl --out-dir=certs   # {"user":"joe","principals":["joe"],"ttl":"8h","public_key":"ssh-ed25519 AAAA..."}',
         'tctl auth sign --format=db --host=db.example.com,10.0.0.5 --out=server --ttl=2190h   # PostgreSQL: ssl_cert_file, ssl_key_file, ssl_ca_file',

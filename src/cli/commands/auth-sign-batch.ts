@@ -41,6 +41,8 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
   const outDir = opts.outDir;
   const outDirExists = existingDir(outDir);
   const name = opts.batch === '-' ? 'stdin' : opts.batch;
+  // One clock for both passes, so a window that passed pass 1 cannot fail pass 2 mid-signing.
+  const checkedAt = new Date();
 
   // Read once, whatever the input is (file, pipe, FIFO, /dev/stdin): both passes read this copy.
   const spool = await spoolBatch(opts.batch, name);
@@ -65,7 +67,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
       lineNo++;
       if (line.trim() === '') continue;
       try {
-        const { request, out, forceCommandDefaults } = parseBatchLine(line, opts.compat);
+        const { request, out, forceCommandDefaults } = parseBatchLine(line, opts.compat, checkedAt);
         checkNotRevoked(revoked, request);
         const target = `${out}-cert.pub`;
         const seen = outputs.get(target);
@@ -123,7 +125,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
         n++;
         if (line.trim() === '' || bad.has(n)) continue;
         // The spool is private and unchanged, so every line parses as it did in pass 1.
-        const parsed = parseBatchLine(line, opts.compat);
+        const parsed = parseBatchLine(line, opts.compat, checkedAt);
         const issued = session.sign(parsed.request);
         signed++;
         first ??= issued.record.serial;

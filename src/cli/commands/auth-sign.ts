@@ -4,7 +4,8 @@ import { issueCertificates } from '../../ca/authority.js';
 import { parseDuration } from '../../ca/duration.js';
 import { COMPAT_MODES, DROPPED_BY_FORCE_COMMAND, PERMITS, checkPermits, resolvePermits } from '../../ca/extensions.js';
 import type { Compat, Permit } from '../../ca/extensions.js';
-import { checkRequest } from '../../ca/request.js';
+import { checkRequest, checkWindow } from '../../ca/request.js';
+import { parseTime } from '../../ca/validity.js';
 import type { CertificateRequest, RequestFields } from '../../ca/request.js';
 import { hasControlCharacters, splitList } from '../../ca/principals.js';
 import { TctlError, UsageError, allowedValues, oneOf } from '../../errors.js';
@@ -40,6 +41,8 @@ export interface SignOptions extends GlobalOptions {
   outDir?: string;
   keepGoing?: boolean;
   permit?: string;
+  validAfter?: string;
+  validBefore?: string;
   // commander's negatable flags: true unless --no-<name> was given
   agentForwarding?: boolean;
   portForwarding?: boolean;
@@ -76,6 +79,8 @@ export async function authSign(opts: SignOptions): Promise<void> {
   const compat = checkFormatAndCompat(opts);
   const keyType = oneOf('--key-type', opts.keyType ?? 'ed25519', KEY_TYPES);
   const ttlSeconds = opts.ttl === undefined ? undefined : parseDuration('--ttl', opts.ttl);
+  const validAfter = opts.validAfter === undefined ? undefined : parseTime('--valid-after', opts.validAfter);
+  const validBefore = opts.validBefore === undefined ? undefined : parseTime('--valid-before', opts.validBefore);
   if (opts.principals !== undefined && opts.host !== undefined) {
     throw new UsageError('--principals applies to --user; for host certificates list the names in --host');
   }
@@ -91,7 +96,7 @@ export async function authSign(opts: SignOptions): Promise<void> {
   let fields: RequestFields;
   if (opts.host !== undefined) {
     const principals = splitList('--host', opts.host);
-    fields = { type: 'host', principals, keyId: principals[0]!, ttlSeconds, compat };
+    fields = { type: 'host', principals, keyId: principals[0]!, ttlSeconds, validAfter, validBefore, compat };
   } else {
     const user = opts.user!;
     if (user === '') throw new UsageError('--user is empty');
@@ -101,6 +106,8 @@ export async function authSign(opts: SignOptions): Promise<void> {
       principals,
       keyId: user,
       ttlSeconds,
+      validAfter,
+      validBefore,
       compat,
       forceCommand: opts.forceCommand,
       sourceAddress: opts.sourceAddress === undefined ? undefined : splitList('--source-address', opts.sourceAddress),
@@ -112,6 +119,7 @@ export async function authSign(opts: SignOptions): Promise<void> {
     };
   }
   fields = checkRequest(fields);
+  checkWindow(fields, new Date());
 
   const out = opts.out ?? fields.keyId;
   checkOutName(out);
@@ -187,7 +195,7 @@ export function checkOutName(out: string): void {
 
 async function signBatch(opts: SignOptions): Promise<void> {
   if (opts.batch === undefined) throw new UsageError('--out-dir and --keep-going need --batch=FILE');
-  const conflicting = (['host', 'user', 'principals', 'out', 'ttl', 'publicKey', 'forceCommand', 'sourceAddress', 'permit'] as const).filter((k) => opts[k] !== undefined);
+  const conflicting = (['host', 'user', 'principals', 'out', 'ttl', 'publicKey', 'forceCommand', 'sourceAddress', 'permit', 'validAfter', 'validBefore'] as const).filter((k) => opts[k] !== undefined);
   const deny = deniedPermits(opts);
   if (deny.length > 0) throw new UsageError(`--no-${deny[0]} cannot be used with --batch; put "permit": [...] in each request line`);
   if (conflicting.length > 0) {

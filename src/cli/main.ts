@@ -178,7 +178,7 @@ export function buildProgram(): Command {
       '--format <format>',
       'openssh (default); tls, db, redis, elasticsearch, scylla: <out>.key, <out>.crt, <out>.cas; mongodb: <out>.crt (cert then key), <out>.cas; cockroachdb: <out>/node.crt, node.key, ca.crt, ca-client.crt',
     )
-    .option('-o, --out <path>', 'openssh: write <path> (private key) and <path>-cert.pub; TLS formats: see --format; default the first host name or the user name')
+    .option('-o, --out <path>', 'openssh: write <path> (private key), <path>.pub and <path>-cert.pub (with --public-key only <path>-cert.pub; default beside the key: KEY.pub gives KEY-cert.pub); TLS formats: see --format; default the first host name or the user name')
     .option('--ttl <duration>', 'validity, e.g. 30m, 8h, 1h30m, 7d (user default 12h; host default never expires; TLS formats 12h, never past the CA certificate)')
     .option('--valid-after <time>', 'start of a fixed validity window (ssh-keygen -V): RFC 3339 (2025-07-01T09:00:00Z) or YYYYMMDD[HHMM[SS]] (local time; Z for UTC); --ttl then counts from it')
     .option('--valid-before <time>', 'end of a fixed validity window, same forms; instead of --ttl; at most 87600h from now')

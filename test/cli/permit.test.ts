@@ -47,7 +47,7 @@ test('--force-command drops forwarding and user-rc unless --permit asks, and say
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(permits(path.join(cwd, 'ci-cert.pub')), ['permit-pty']);
   assert.match(r.stderr, /^tctl: note: a --force-command certificate gets no agent-forwarding, port-forwarding, user-rc, x11-forwarding unless --permit lists them .*this one permits pty\n$/);
-  assert.equal(r.stdout, 'The credentials have been written to ci, ci-cert.pub\n', 'stdout unchanged: the note is on stderr');
+  assert.equal(r.stdout, 'The credentials have been written to ci, ci.pub, ci-cert.pub\n', 'stdout unchanged: the note is on stderr');
 
   const asked = run(['auth', 'sign', '--user=ci', '--out=ci2', '--force-command=uptime', '--permit=pty,port-forwarding']);
   assert.equal(asked.status, 0, asked.stderr);

@@ -118,9 +118,9 @@ export function nextSteps(caType: RotatingCa, phase: Phase, from: Phase, action:
           : 'tctl auth export --type=db-client > db-client-ca.crt, then install it as every database\'s client CA (ssl_ca_file) and reload';
   const resign =
     caType === 'user'
-      ? 're-sign user certificates: tctl auth sign --user=NAME ...'
+      ? 're-sign user certificates: tctl auth sign --user=NAME --public-key=KEY.pub --overwrite (writes KEY-cert.pub beside the key)'
       : caType === 'host'
-        ? 're-sign host certificates: tctl auth sign --host=NAMES --public-key=/etc/ssh/ssh_host_ed25519_key.pub --out=/etc/ssh/ssh_host_ed25519_key --overwrite, then reload sshd'
+        ? 're-sign host certificates: tctl auth sign --host=NAMES --public-key=/etc/ssh/ssh_host_ed25519_key.pub --overwrite, then reload sshd'
         : caType === 'db'
           ? 're-sign database server certificates: tctl auth sign --format=db --host=NAMES --out=server --overwrite, then reload the database'
           : 're-sign database client certificates: tctl auth sign --format=db --user=NAME --out=NAME --overwrite';

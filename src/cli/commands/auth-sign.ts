@@ -10,7 +10,7 @@ import type { CertificateRequest, RequestFields } from '../../ca/request.js';
 import { hasControlCharacters, splitList } from '../../ca/principals.js';
 import { TctlError, UsageError, allowedValues, oneOf } from '../../errors.js';
 import { certificateFileText } from '../../formats/certificate-file.js';
-import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, sshPublicKey } from '../../ssh/keys.js';
+import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, publicKeyLine, sshPublicKey } from '../../ssh/keys.js';
 import type { KeyObject } from 'node:crypto';
 import { outputExists, reserveFile } from '../../store/files.js';
 import type { ReservedFile } from '../../store/files.js';
@@ -121,8 +121,7 @@ export async function authSign(opts: SignOptions): Promise<void> {
   fields = checkRequest(fields);
   checkWindow(fields, new Date());
 
-  const out = opts.out ?? fields.keyId;
-  checkOutName(out);
+  const out = outputBase(opts, fields.keyId);
   const { dataDir } = await resolveContext(opts);
   loadState(dataDir); // fail early on an uninitialised or damaged data dir
 
@@ -136,8 +135,9 @@ export async function authSign(opts: SignOptions): Promise<void> {
   }
   const request: CertificateRequest = { ...fields, publicKey };
 
+  // ssh-keygen's names, which ssh and sshd look for by themselves: KEY, KEY.pub, KEY-cert.pub.
   const certFile = `${out}-cert.pub`;
-  const targets = privateKey ? [out, certFile] : [certFile];
+  const targets = privateKey ? [out, `${out}.pub`, certFile] : [certFile];
   const overwrite = await checkTargets(targets, Boolean(opts.overwrite));
 
   // The outputs exist (as empty temp files) before a serial is taken, and the private key is
@@ -145,8 +145,11 @@ export async function authSign(opts: SignOptions): Promise<void> {
   const reserved: ReservedFile[] = [];
   const published: string[] = [];
   try {
-    for (const t of targets) reserved.push(reserveFile(t, t === certFile ? 0o644 : 0o600));
-    if (privateKey) reserved[0]!.fill(openSshPrivateKey(privateKey, request.keyId));
+    for (const t of targets) reserved.push(reserveFile(t, t === out ? 0o600 : 0o644));
+    if (privateKey) {
+      reserved[0]!.fill(openSshPrivateKey(privateKey, request.keyId));
+      reserved[1]!.fill(publicKeyLine(publicKey.type, publicKey.blob, request.keyId) + '\n');
+    }
     issueCertificates(dataDir, [request], {
       // Runs after the issuance log is appended, inside the audited session: a failure here is
       // audited as an error naming the serial.
@@ -177,6 +180,36 @@ export function forceCommandNote(permits: readonly Permit[]): string {
   );
 }
 
+
+/**
+ * Where the files go, without the -cert.pub suffix. --out as given, less a ".pub" ssh-keygen
+ * would have dropped (x.pub gives x-cert.pub, never x.pub-cert.pub); with --public-key and no
+ * --out, beside the key, as ssh-keygen -s writes it; else the key id in the current directory.
+ */
+function outputBase(opts: SignOptions, keyId: string): string {
+  if (opts.out !== undefined) {
+    checkOutName(opts.out);
+    if (!opts.out.endsWith('.pub')) return opts.out;
+    if (opts.publicKey === undefined) {
+      throw new UsageError(`--out names the private key, not "${opts.out}"`, `give --out=${opts.out.slice(0, -4)}: tctl writes ${opts.out.slice(0, -4)}, ${opts.out} and ${opts.out.slice(0, -4)}-cert.pub`);
+    }
+    const base = opts.out.slice(0, -4);
+    checkOutName(base);
+    return base;
+  }
+  if (opts.publicKey !== undefined) {
+    if (opts.publicKey.endsWith('.pub') && !opts.publicKey.endsWith('/.pub')) return opts.publicKey.slice(0, -4);
+    // ssh-keygen appends -cert.pub to any other file name; a pipe or device has no "beside".
+    let isFile = false;
+    try {
+      isFile = fs.statSync(opts.publicKey).isFile();
+    } catch {
+      // unreadable or missing: reading the key says why, in a moment
+    }
+    if (isFile) return opts.publicKey;
+  }
+  return keyId;
+}
 
 /** Teleport's wording for formats it has and we do not; returns the --compat mode. */
 function checkFormatAndCompat(opts: SignOptions): Compat {

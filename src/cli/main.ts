@@ -197,6 +197,7 @@ export function buildProgram(): Command {
     .option('--batch <file>', 'sign one JSON request per line of FILE (- for stdin), e.g. {"host":"a.example.com","public_key":"ssh-ed25519 AAAA..."}')
     .option('--out-dir <dir>', 'with --batch: where to write the <name>-cert.pub files')
     .option('--keep-going', 'with --batch: sign the good lines even if some are bad (exit 1 if any were)')
+    .option('--json', 'print one JSON document on stdout (serials, validity, files) instead of the message')
     .addHelpText(
       'after',
       examples([
@@ -224,6 +225,7 @@ export function buildProgram(): Command {
     .option('--phase <phase>', 'with --manual: init, update_clients, update_servers, standby or rollback')
     .option('--ca-key-type <type>', 'key type of the new CA key (default: same as the current key); TLS keys: ecdsa (P-256) or rsa (2048 bits), ed25519 keeps a host/user TLS key type')
     .option('-y, --yes', 'do not ask before steps that drop a CA key')
+    .option('--json', 'print one JSON document on stdout (type, phases, keys, schedule); needs --type')
     .addHelpText(
       'after',
       examples([
@@ -255,6 +257,7 @@ export function buildProgram(): Command {
     .option('--cert <file>', 'a certificate this CA signed: OpenSSH, or X.509 in PEM or DER')
     .option('--public-key <file>', 'a public key, and with it every certificate for it')
     .option('--reason <text>', 'why, for the record')
+    .option('--json', 'print one JSON document on stdout: the revocation record and where to deploy the new list')
     .addHelpText(
       'after',
       examples([
@@ -297,6 +300,7 @@ export function buildProgram(): Command {
   const audit = program.command('audit').description('the tamper-evident audit log of state changes');
   globals(audit.command('verify'))
     .description('check the hash chain of the audit log and name the first broken line')
+    .option('--json', 'print one JSON document on stdout: {file, intact, entries} or {file, intact: false, intactEntries, brokenLine, reason}')
     .addHelpText('after', examples(['tctl audit verify']))
     .action(run(async () => (await import('./commands/audit-verify.js')).auditVerify));
 

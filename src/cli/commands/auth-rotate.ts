@@ -1,4 +1,5 @@
-import { loadCurrentState, rotateAuthority } from '../../ca/authority.js';
+import { loadCurrentState, rotateAuthority, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
+import type { AuthorityOf, KeyRecordBase } from '../../store/state.js';
 import type { RotateAction, RotatingCa, TlsKeyMaker } from '../../ca/authority.js';
 import { parseDuration } from '../../ca/duration.js';
 import { TctlError, UsageError, oneOf } from '../../errors.js';
@@ -8,7 +9,7 @@ import { DEFAULT_GRACE_SECONDS, GRACE_CAP, autoSchedule } from '../../rotation/r
 import { KEY_TYPES } from '../../ssh/keys.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
-import { stderr, stdout } from '../output.js';
+import { stderr, stdout, stdoutJson } from '../output.js';
 import { ask, canPrompt, confirm } from '../prompt.js';
 
 /**
@@ -24,6 +25,7 @@ export interface RotateOptions extends GlobalOptions {
   phase?: string;
   yes?: boolean;
   caKeyType?: string;
+  json?: boolean;
 }
 
 export async function authRotate(opts: RotateOptions): Promise<void> {
@@ -42,6 +44,7 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
     const grace = opts.gracePeriod === undefined ? DEFAULT_GRACE_SECONDS : parseGrace(opts.gracePeriod);
     action = { kind: 'auto', gracePeriodSeconds: grace, keyType, tlsKeyType };
   }
+  if (opts.json && opts.type === undefined) throw new UsageError('--json needs --type', 'e.g. tctl auth rotate --type=user --json');
   const { dataDir } = await resolveContext(opts);
   const types = await chooseTypes(opts.type);
   const tlsOnly = types.some((t) => t === 'db' || t === 'db_client');
@@ -64,11 +67,25 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
     const updated = rotateAuthority(dataDir, caType, action, undefined, makeTlsKey);
     const record = caType === 'user' || caType === 'host' ? updated.authorities[caType] : updated.tls![caType]!;
     const phase = record.rotation.phase;
-    stdout(
+    const message =
       action.kind === 'manual'
         ? `Updated rotation phase to "${phase}". To check status use 'tctl status'`
-        : `Initiated certificate authority rotation. To check status use 'tctl status'`,
-    );
+        : `Initiated certificate authority rotation. To check status use 'tctl status'`;
+    if (opts.json) {
+      const signer = signingKeyRecord(record as AuthorityOf<KeyRecordBase>);
+      stdoutJson({
+        type: caType,
+        from,
+        phase,
+        mode: phase === 'standby' ? null : (record.rotation.mode ?? 'manual'),
+        signer: signer.fingerprint,
+        trusted: trustedKeyRecords(record as AuthorityOf<KeyRecordBase>).map((k) => k.fingerprint),
+        schedule: autoSchedule(record).map((s) => ({ phase: s.phase, at: s.at.toISOString() })),
+      });
+      stderr(message);
+    } else {
+      stdout(message);
+    }
     stderr(nextSteps(caType, phase, from, action, autoSchedule(record)));
   }
 }

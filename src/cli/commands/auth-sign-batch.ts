@@ -26,6 +26,7 @@ export interface BatchOptions extends GlobalOptions {
   outDir?: string;
   overwrite?: boolean;
   keepGoing?: boolean;
+  json?: boolean;
   compat: Compat;
 }
 
@@ -104,8 +105,13 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     const started = Date.now();
     const progress = progressBar(good);
     const writer = startFileWriter();
+    // --json streams the certificates as they are logged, so memory stays flat for any batch size;
+    // the document is closed with the totals once every file is written.
+    let entries = 0;
+    const json = opts.json ? (text: string) => process.stdout.write(text) : undefined;
+    json?.(`{\n  "outDir": ${JSON.stringify(outDir)},\n  "certificates": [`);
     const range = withSigningSession(dataDir, { count: good, types: [...types] }, (session) => {
-      let chunk: Array<{ issued: IssuedCertificate; out: string }> = [];
+      let chunk: Array<{ issued: IssuedCertificate; out: string; line: number }> = [];
       let first: string | undefined;
       let last: string | undefined;
       let signed = 0;
@@ -117,6 +123,19 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
           certificateFileText(issued.request.publicKey, issued.certificate, issued.request.keyId),
         ]);
         writer.write({ files, mode: 0o644, overwrite: Boolean(opts.overwrite) });
+        if (json && chunk.length > 0) {
+          const r = (c: (typeof chunk)[number]) => c.issued.record;
+          json(
+            chunk
+              .map((c, i) => {
+                const { serial, type, keyId, principals, validAfter, validBefore, caFingerprint } = r(c);
+                const entry = { line: c.line, serial, type, keyId, principals, validAfter, validBefore, caFingerprint, file: files[i]![0] };
+                return `${entries + i === 0 ? '' : ','}\n    ${JSON.stringify(entry)}`;
+              })
+              .join(''),
+          );
+          entries += chunk.length;
+        }
         chunk = [];
         progress(writer.written());
       };
@@ -130,7 +149,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
         signed++;
         first ??= issued.record.serial;
         last = issued.record.serial;
-        chunk.push({ issued, out: parsed.out });
+        chunk.push({ issued, out: parsed.out, line: n });
         if (chunk.length === CHUNK) flushChunk();
       }
       flushChunk();
@@ -143,7 +162,13 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     fsyncDir(outDir);
     progress(written, true);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    stdout(`Signed ${written} certificate${written === 1 ? '' : 's'} into ${outDir} in ${seconds}s (serials ${range.first}-${range.last})`);
+    const summary = `Signed ${written} certificate${written === 1 ? '' : 's'} into ${outDir} in ${seconds}s (serials ${range.first}-${range.last})`;
+    if (json) {
+      json(`\n  ],\n  "count": ${written},\n  "firstSerial": ${JSON.stringify(range.first)},\n  "lastSerial": ${JSON.stringify(range.last)},\n  "skippedLines": ${JSON.stringify([...bad].sort((a, b) => a - b))}\n}\n`);
+      stderr(summary);
+    } else {
+      stdout(summary);
+    }
     if (restricted > 0) {
       stderr(
         `tctl: note: ${restricted} force_command request${restricted === 1 ? '' : 's'} without "permit" got no ${DROPPED_BY_FORCE_COMMAND.join(', ')} ` +

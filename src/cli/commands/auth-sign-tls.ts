@@ -17,7 +17,7 @@ import {
 } from '../../x509/index.js';
 import { resolveContext } from '../context.js';
 import { MAX_INPUT_FILE_BYTES } from '../input.js';
-import { printWarning, stdout } from '../output.js';
+import { printWarning, stdout, stdoutJson } from '../output.js';
 import { checkOutName, checkTargets, deniedPermits, type SignOptions } from './auth-sign.js';
 
 /** Teleport's default for every TLS format. */
@@ -174,7 +174,8 @@ export async function authSignTls(opts: SignOptions, format: string): Promise<vo
   if (issued.certificate.clamped) {
     await printWarning(`the certificate expires at ${issued.certificate.notAfter.toISOString()}, with its CA certificate, not after the requested --ttl`);
   }
-  stdout(`The credentials have been written to ${targets.join(', ')}`);
+  if (opts.json) stdoutJson({ ...issued.record, files: targets });
+  else stdout(`The credentials have been written to ${targets.join(', ')}`);
 }
 
 /** CockroachDB's --certs-dir: created 0700 if missing (it holds node.key); returns whether it was created. */

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { issueCertificates } from '../../ca/authority.js';
+import type { IssuedCertificate } from '../../ca/authority.js';
 import { parseDuration } from '../../ca/duration.js';
 import { COMPAT_MODES, DROPPED_BY_FORCE_COMMAND, PERMITS, checkPermits, resolvePermits } from '../../ca/extensions.js';
 import type { Compat, Permit } from '../../ca/extensions.js';
@@ -17,7 +18,7 @@ import type { ReservedFile } from '../../store/files.js';
 import { loadState } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
-import { stderr, stdout } from '../output.js';
+import { stderr, stdout, stdoutJson } from '../output.js';
 import { readPublicKeyFile } from '../input.js';
 import { canPrompt, confirm } from '../prompt.js';
 
@@ -43,6 +44,7 @@ export interface SignOptions extends GlobalOptions {
   permit?: string;
   validAfter?: string;
   validBefore?: string;
+  json?: boolean;
   // commander's negatable flags: true unless --no-<name> was given
   agentForwarding?: boolean;
   portForwarding?: boolean;
@@ -144,13 +146,14 @@ export async function authSign(opts: SignOptions): Promise<void> {
   // on disk: a path that cannot be written fails here, with nothing issued or logged.
   const reserved: ReservedFile[] = [];
   const published: string[] = [];
+  let issued: IssuedCertificate | undefined;
   try {
     for (const t of targets) reserved.push(reserveFile(t, t === out ? 0o600 : 0o644));
     if (privateKey) {
       reserved[0]!.fill(openSshPrivateKey(privateKey, request.keyId));
       reserved[1]!.fill(publicKeyLine(publicKey.type, publicKey.blob, request.keyId) + '\n');
     }
-    issueCertificates(dataDir, [request], {
+    [issued] = issueCertificates(dataDir, [request], {
       // Runs after the issuance log is appended, inside the audited session: a failure here is
       // audited as an error naming the serial.
       deliver: ([issued]) => {
@@ -168,7 +171,12 @@ export async function authSign(opts: SignOptions): Promise<void> {
     if (!overwrite) for (const p of published) fs.rmSync(p, { force: true });
     throw err;
   }
-  stdout(`The credentials have been written to ${targets.join(', ')}`);
+  if (opts.json) {
+    const r = issued!.record;
+    stdoutJson({ ...r, ...(fields.type === 'user' ? { permits: fields.permits } : {}), files: targets });
+  } else {
+    stdout(`The credentials have been written to ${targets.join(', ')}`);
+  }
   if (fields.forceCommand !== undefined && opts.permit === undefined) stderr(forceCommandNote(fields.permits ?? []));
 }
 

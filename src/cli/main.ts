@@ -293,6 +293,7 @@ export function buildProgram(): Command {
     .option('--valid', 'only valid certificates')
     .option('--expired', 'only expired certificates')
     .option('--revoked', 'only revoked certificates')
+    .option('--untrusted', 'only certificates whose CA key a rotation retired (status untrusted-ca)')
     .option('--json', 'machine-readable output')
     .addHelpText('after', examples(['tctl auth ls', 'tctl auth ls --type=user --principal=joe --valid', 'tctl auth ls --revoked --json']))
     .action(run(async () => (await import('./commands/auth-ls.js')).authLs));

@@ -1,5 +1,6 @@
 import { loadCurrentState, rotateAuthority, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
-import type { AuthorityOf, KeyRecordBase } from '../../store/state.js';
+import type { AuthorityOf, KeyRecordBase, State } from '../../store/state.js';
+import { liveCertificateCounts, retiringKey } from '../../ca/inventory.js';
 import type { RotateAction, RotatingCa, TlsKeyMaker } from '../../ca/authority.js';
 import { parseDuration } from '../../ca/duration.js';
 import { TctlError, UsageError, oneOf } from '../../errors.js';
@@ -60,9 +61,12 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
 
   for (const caType of types) {
     const from = (caType === 'user' || caType === 'host' ? state.authorities[caType] : state.tls?.[caType])?.rotation.phase ?? 'standby';
-    const warning = destructiveWarning(caType, from, action);
+    const warning = destructiveWarning(caType, from, action, () => liveSignedByRetiring(dataDir, state, caType));
     if (warning && !opts.yes && canPrompt()) {
       if (!(await confirm(`${warning} Continue?`))) throw new TctlError(`not rotating the ${caType} CA`);
+    } else if (warning) {
+      // Not asked (--yes, or no terminal): still said, so the log of a script shows what it cost.
+      stderr(`tctl: note: ${warning}`);
     }
     const updated = rotateAuthority(dataDir, caType, action, undefined, makeTlsKey);
     const record = caType === 'user' || caType === 'host' ? updated.authorities[caType] : updated.tls![caType]!;
@@ -110,17 +114,35 @@ async function chooseTypes(type: string | undefined): Promise<RotatingCa[]> {
   throw new UsageError(`"${answer}" is not one of user, host, both`);
 }
 
-function destructiveWarning(caType: RotatingCa, from: Phase, action: RotateAction): string | undefined {
+function destructiveWarning(caType: RotatingCa, from: Phase, action: RotateAction, live: () => number): string | undefined {
+  const still = () => {
+    const n = live();
+    return `${n} live certificate${n === 1 ? '' : 's'} (unexpired, unrevoked) signed by it ${n === 1 ? 'stops' : 'stop'} working`;
+  };
   if (action.kind === 'auto' && action.gracePeriodSeconds === 0) {
-    return `--grace-period=0 replaces the ${caType} CA at once: every certificate it signed stops working now.`;
+    return `--grace-period=0 replaces the ${caType} CA at once: ${still()} now.`;
   }
   if (action.kind === 'manual' && action.phase === 'standby' && from === 'update_servers') {
-    return `Completing the rotation drops the old ${caType} CA key: certificates it signed stop working once the export is redeployed.`;
+    return `Completing the rotation drops the old ${caType} CA key: ${still()} once the export is redeployed.`;
   }
   if (action.kind === 'manual' && action.phase === 'standby' && from === 'rollback') {
-    return `Finishing the rollback drops the new ${caType} CA key: certificates it signed stop working once the export is redeployed.`;
+    return `Finishing the rollback drops the new ${caType} CA key: ${still()} once the export is redeployed.`;
   }
   return undefined;
+}
+
+/** Live certificates signed by the key this step drops: the SSH key and, for host/user, its TLS twin. */
+function liveSignedByRetiring(dataDir: string, state: State, caType: RotatingCa): number {
+  const records = caType === 'user' || caType === 'host' ? [state.authorities[caType], state.tls?.[caType]] : [state.tls?.[caType]];
+  // At rest (grace 0 from standby) the key to go is the current one.
+  const keys = records.flatMap((a) => {
+    if (!a) return [];
+    const k = a.rotation.phase === 'standby' ? a.current : retiringKey<{ fingerprint: string }>(a);
+    return k ? [k.fingerprint] : [];
+  });
+  let n = 0;
+  for (const c of liveCertificateCounts(dataDir, keys, new Date()).values()) n += c;
+  return n;
 }
 
 /** What an operator of a plain OpenSSH fleet must do after this step. */

@@ -1,4 +1,4 @@
-import { loadCurrentState, rotateAuthority, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
+import { ROTATING_CAS, loadCurrentState, rotateAuthority, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
 import type { AuthorityOf, KeyRecordBase, State } from '../../store/state.js';
 import { liveCertificateCounts, retiringKey } from '../../ca/inventory.js';
 import type { RotateAction, RotatingCa, TlsKeyMaker } from '../../ca/authority.js';
@@ -30,6 +30,8 @@ export interface RotateOptions extends GlobalOptions {
 }
 
 export async function authRotate(opts: RotateOptions): Promise<void> {
+  const flags = (['type', 'gracePeriod', 'manual', 'phase', 'yes', 'caKeyType', 'json'] as const).filter((k) => opts[k] !== undefined);
+  if (flags.length === 0 && canPrompt()) return guided(opts);
   const keyType = opts.caKeyType === undefined ? undefined : oneOf('--ca-key-type', opts.caKeyType, KEY_TYPES);
   // For TLS keys ecdsa is P-256 and rsa RSA-2048; ed25519 keeps a host/user CA's TLS key type
   // (the SSH default must keep working) and is refused for db and db_client.
@@ -92,6 +94,20 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
     }
     stderr(nextSteps(caType, phase, from, action, autoSchedule(record)));
   }
+}
+
+/** The guided walk-through, then the same step the flags would have taken. */
+async function guided(opts: RotateOptions): Promise<void> {
+  const { dataDir } = await resolveContext(opts);
+  const state = loadCurrentState(dataDir, undefined, { allowDamagedSchedule: true });
+  const cas = ROTATING_CAS.filter((t) => t === 'user' || t === 'host' || state.tls?.[t] !== undefined);
+  const { guidedRotation } = await import('./auth-rotate-guided.js');
+  const step = await guidedRotation(state, cas, (t, from, action) => destructiveWarning(t, from, action, () => liveSignedByRetiring(dataDir, state, t)));
+  const makeTlsKey = state.tls && (step.action.kind === 'auto' || step.action.phase === 'init') ? (await import('../../ca/tls-keys.js')).makeTlsKey : undefined;
+  const updated = rotateAuthority(dataDir, step.caType, step.action, undefined, makeTlsKey);
+  const record = step.caType === 'user' || step.caType === 'host' ? updated.authorities[step.caType] : updated.tls![step.caType]!;
+  stdout(`Updated rotation phase to "${record.rotation.phase}". To check status use 'tctl status'`);
+  stderr(nextSteps(step.caType, record.rotation.phase, step.from, step.action, autoSchedule(record)));
 }
 
 function parseGrace(text: string): number {

@@ -198,6 +198,7 @@ export function buildProgram(): Command {
     .option('--out-dir <dir>', 'with --batch: where to write the <name>-cert.pub files')
     .option('--keep-going', 'with --batch: sign the good lines even if some are bad (exit 1 if any were)')
     .option('--json', 'print one JSON document on stdout (serials, validity, files) instead of the message')
+    .option('--add-to-agent', 'with --user: load the key and certificate into the running ssh-agent (ssh-add -t <remaining validity>); checked before signing')
     .addHelpText(
       'after',
       examples([
@@ -207,6 +208,7 @@ export function buildProgram(): Command {
         'tctl auth sign --user=ci --principals=deploy,ubuntu --ttl=1h --source-address=10.0.0.0/8',
         'tctl auth sign --user=backup --force-command="rsync --server --sender -logDtpre.iLsfxC . /srv" --ttl=1h   # no forwarding, pty only',
         'tctl auth sign --user=joe --valid-after=2025-07-01T09:00:00Z --valid-before=2025-07-01T17:00:00Z   # one working day',
+        'tctl auth sign --user=joe --out="$HOME/.ssh/tctl_joe" --add-to-agent   # ssh-add for the 12h the certificate lasts',
         'tctl auth sign --user=tunnel --permit=port-forwarding --ttl=8h   # port forwarding and nothing else',
         'tctl auth sign --batch=requests.jsonl --out-dir=certs   # {"user":"joe","principals":["joe"],"ttl":"8h","public_key":"ssh-ed25519 AAAA..."}',
         'tctl auth sign --format=db --host=db.example.com,10.0.0.5 --out=server --ttl=2190h   # PostgreSQL: ssl_cert_file, ssl_key_file, ssl_ca_file',

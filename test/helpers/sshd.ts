@@ -276,15 +276,17 @@ export interface SshRunOptions {
   options?: string[];
   /** Add -v so stderr shows which host certificate was checked. */
   verbose?: boolean;
+  /** Log in with the keys of this ssh-agent socket instead of key (key is then ignored). */
+  agent?: string;
 }
 
 /** ssh's arguments for a login with strict host key checking and nothing from ~/.ssh or an agent. */
 export function sshArgs(o: SshRunOptions, extra: string[] = []): string[] {
   return [
     '-F', '/dev/null',
-    '-i', path.resolve(o.key),
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'IdentityAgent=none',
+    ...(o.agent === undefined
+      ? ['-i', path.resolve(o.key), '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none']
+      : ['-o', `IdentityAgent=${path.resolve(o.agent)}`]),
     '-o', 'BatchMode=yes',
     '-o', `UserKnownHostsFile=${path.resolve(o.knownHosts)}`,
     '-o', 'GlobalKnownHostsFile=/dev/null',

@@ -49,7 +49,7 @@ function checkFlags(opts: SignOptions, format: string): void {
   const notHere: Array<[string, unknown]> = [
     ['--batch', opts.batch], ['--out-dir', opts.outDir], ['--keep-going', opts.keepGoing], ['--principals', opts.principals],
     ['--force-command', opts.forceCommand], ['--source-address', opts.sourceAddress], ['--compat', opts.compat],
-    ['--permit', opts.permit], ['--valid-after', opts.validAfter], ['--valid-before', opts.validBefore], ...deniedPermits(opts).map((p): [string, unknown] => [`--no-${p}`, false]),
+    ['--permit', opts.permit], ['--valid-after', opts.validAfter], ['--valid-before', opts.validBefore], ['--add-to-agent', opts.addToAgent], ...deniedPermits(opts).map((p): [string, unknown] => [`--no-${p}`, false]),
   ];
   const given = notHere.find(([, v]) => v !== undefined);
   if (given) throw new UsageError(`${given[0]} does not apply to --format=${format}`, 'it is an OpenSSH certificate option; see "tctl auth sign --help"');

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { issueCertificates } from '../../ca/authority.js';
 import type { IssuedCertificate } from '../../ca/authority.js';
-import { parseDuration } from '../../ca/duration.js';
+import { formatDuration, parseDuration } from '../../ca/duration.js';
 import { COMPAT_MODES, DROPPED_BY_FORCE_COMMAND, PERMITS, checkPermits, resolvePermits } from '../../ca/extensions.js';
 import type { Compat, Permit } from '../../ca/extensions.js';
 import { checkRequest, checkWindow } from '../../ca/request.js';
@@ -45,6 +45,7 @@ export interface SignOptions extends GlobalOptions {
   validAfter?: string;
   validBefore?: string;
   json?: boolean;
+  addToAgent?: boolean;
   // commander's negatable flags: true unless --no-<name> was given
   agentForwarding?: boolean;
   portForwarding?: boolean;
@@ -90,6 +91,7 @@ export async function authSign(opts: SignOptions): Promise<void> {
     // ssh refuses a host certificate with any critical option (sshkey_cert_check_host).
     throw new UsageError('--force-command and --source-address apply to user certificates only', 'ssh refuses host certificates with critical options');
   }
+  if (opts.addToAgent && opts.host !== undefined) throw new UsageError('--add-to-agent applies to --user', 'an agent holds the keys a user logs in with');
   const deny = deniedPermits(opts);
   if (opts.host !== undefined && (opts.permit !== undefined || deny.length > 0)) {
     throw new UsageError(`${opts.permit !== undefined ? '--permit' : `--no-${deny[0]}`} applies to --user; sshd ignores permit-* extensions on host certificates`);
@@ -126,6 +128,7 @@ export async function authSign(opts: SignOptions): Promise<void> {
   const out = outputBase(opts, fields.keyId);
   const { dataDir } = await resolveContext(opts);
   loadState(dataDir); // fail early on an uninitialised or damaged data dir
+  const agent = opts.addToAgent ? await agentTarget(opts, out) : undefined;
 
   let privateKey: KeyObject | undefined;
   let publicKey: CertificateRequest['publicKey'];
@@ -171,9 +174,19 @@ export async function authSign(opts: SignOptions): Promise<void> {
     if (!overwrite) for (const p of published) fs.rmSync(p, { force: true });
     throw err;
   }
+  let agentLifetime: number | undefined;
+  if (agent) {
+    const r = issued!.record;
+    // Until the certificate ends, counted from now (a window may start later; the key waits in the agent).
+    const end = r.validBefore === 'forever' ? undefined : Math.floor(Date.parse(r.validBefore) / 1000);
+    agentLifetime = end === undefined ? undefined : Math.max(1, end - Math.floor(Date.now() / 1000));
+    if (agentLifetime === undefined) throw new TctlError('--add-to-agent: the certificate never expires, so it has no lifetime to give the agent');
+    agent.add(agentLifetime);
+    stderr(`Added ${agent.keyFile} and its certificate to the ssh-agent for ${formatDuration(agentLifetime)} (until ${r.validBefore})`);
+  }
   if (opts.json) {
     const r = issued!.record;
-    stdoutJson({ ...r, ...(fields.type === 'user' ? { permits: fields.permits } : {}), files: targets });
+    stdoutJson({ ...r, ...(fields.type === 'user' ? { permits: fields.permits } : {}), files: targets, ...(agentLifetime !== undefined ? { agentLifetimeSeconds: agentLifetime } : {}) });
   } else {
     stdout(`The credentials have been written to ${targets.join(', ')}`);
   }
@@ -188,6 +201,23 @@ export function forceCommandNote(permits: readonly Permit[]): string {
   );
 }
 
+
+/**
+ * The private key ssh-add will load (with KEY-cert.pub beside it), checked with the agent before
+ * anything is signed. A generated key is written to out; with --public-key the private half must
+ * already sit beside it, and the certificate be written there too.
+ */
+async function agentTarget(opts: SignOptions, out: string): Promise<{ keyFile: string; add: (lifetime: number) => void }> {
+  if (opts.publicKey !== undefined) {
+    const beside = opts.publicKey.endsWith('.pub') ? opts.publicKey.slice(0, -4) : undefined;
+    if (beside === undefined || beside !== out || !fs.existsSync(beside)) {
+      throw new UsageError('--add-to-agent with --public-key=KEY.pub needs the private key KEY beside it and the certificate written there (no --out)', 'or sign without --public-key: tctl generates the key pair and loads it');
+    }
+  }
+  const { addToAgent, checkAgent } = await import('../agent.js');
+  const sock = checkAgent();
+  return { keyFile: out, add: (lifetime) => addToAgent(sock, out, lifetime) };
+}
 
 /**
  * Where the files go, without the -cert.pub suffix. --out as given, less a ".pub" ssh-keygen
@@ -236,7 +266,7 @@ export function checkOutName(out: string): void {
 
 async function signBatch(opts: SignOptions): Promise<void> {
   if (opts.batch === undefined) throw new UsageError('--out-dir and --keep-going need --batch=FILE');
-  const conflicting = (['host', 'user', 'principals', 'out', 'ttl', 'publicKey', 'forceCommand', 'sourceAddress', 'permit', 'validAfter', 'validBefore'] as const).filter((k) => opts[k] !== undefined);
+  const conflicting = (['host', 'user', 'principals', 'out', 'ttl', 'publicKey', 'forceCommand', 'sourceAddress', 'permit', 'validAfter', 'validBefore', 'addToAgent'] as const).filter((k) => opts[k] !== undefined);
   const deny = deniedPermits(opts);
   if (deny.length > 0) throw new UsageError(`--no-${deny[0]} cannot be used with --batch; put "permit": [...] in each request line`);
   if (conflicting.length > 0) {

@@ -3,17 +3,21 @@ import { UsageError } from '../errors.js';
 import { parseStrictJson } from '../formats/json.js';
 import { PublicKeyInputError, parseOpenSshPublicKey } from '../formats/public-key.js';
 import { parseDuration } from './duration.js';
-import type { Compat } from './extensions.js';
+import { checkPermits } from './extensions.js';
+import type { Compat, Permit } from './extensions.js';
 import { hasControlCharacters, splitList } from './principals.js';
-import { checkRequest } from './request.js';
+import { checkRequest, checkWindow } from './request.js';
+import { parseTime } from './validity.js';
 import type { CertificateRequest } from './request.js';
 
-const FIELDS = ['host', 'user', 'principals', 'ttl', 'public_key', 'out', 'force_command', 'source_address'] as const;
+const FIELDS = ['host', 'user', 'principals', 'ttl', 'public_key', 'out', 'force_command', 'source_address', 'permit', 'valid_after', 'valid_before'] as const;
 
 export interface BatchRequest {
   request: CertificateRequest;
   /** file name (in the output dir) of the certificate, without -cert.pub */
   out: string;
+  /** a force_command request without "permit": it lost the forwarding permissions by default */
+  forceCommandDefaults: boolean;
 }
 
 /**
@@ -42,8 +46,15 @@ function str(field: string, v: unknown): string | undefined {
   return v;
 }
 
+/** "permit": exactly these (as --permit); [] or "none" for none; absent for the default. */
+function permitField(v: unknown): Permit[] | undefined {
+  if (v === undefined) return undefined;
+  if (Array.isArray(v) && v.length === 0) return [];
+  return checkPermits('"permit"', list('permit', v));
+}
+
 /** Parses and checks one request line; throws a UsageError describing the problem. */
-export function parseBatchLine(line: string, compat: Compat): BatchRequest {
+export function parseBatchLine(line: string, compat: Compat, now: Date = new Date()): BatchRequest {
   const raw = parseStrictJson(line);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError('not a JSON object');
   const o = raw as Record<string, unknown>;
@@ -61,13 +72,19 @@ export function parseBatchLine(line: string, compat: Compat): BatchRequest {
   }
   const ttlText = str('ttl', o.ttl);
   const ttlSeconds = ttlText === undefined ? undefined : parseDuration('"ttl"', ttlText);
+  const afterText = str('valid_after', o.valid_after);
+  const beforeText = str('valid_before', o.valid_before);
+  const window = {
+    validAfter: afterText === undefined ? undefined : parseTime('"valid_after"', afterText),
+    validBefore: beforeText === undefined ? undefined : parseTime('"valid_before"', beforeText),
+  };
   let fields;
   if (o.host !== undefined) {
-    if (o.principals !== undefined || o.force_command !== undefined || o.source_address !== undefined) {
-      throw new UsageError('"principals", "force_command" and "source_address" apply to user requests only');
+    if (o.principals !== undefined || o.force_command !== undefined || o.source_address !== undefined || o.permit !== undefined) {
+      throw new UsageError('"principals", "force_command", "source_address" and "permit" apply to user requests only');
     }
     const principals = list('host', o.host);
-    fields = checkRequest({ type: 'host' as const, principals, keyId: principals[0]!, ttlSeconds, compat });
+    fields = checkRequest({ type: 'host' as const, principals, keyId: principals[0]!, ttlSeconds, ...window, compat });
   } else {
     const user = str('user', o.user)!;
     fields = checkRequest({
@@ -75,14 +92,18 @@ export function parseBatchLine(line: string, compat: Compat): BatchRequest {
       keyId: user,
       principals: o.principals === undefined ? [user] : list('principals', o.principals),
       ttlSeconds,
+      ...window,
       compat,
       forceCommand: str('force_command', o.force_command),
       sourceAddress: o.source_address === undefined ? undefined : list('source_address', o.source_address),
+      permits: permitField(o.permit),
     });
   }
   const out = str('out', o.out) ?? fields.keyId;
   if (out.includes('/') || out === '.' || out === '..' || hasControlCharacters(out)) {
     throw new UsageError(`"out" must be a plain file name, got ${JSON.stringify(out)}`);
   }
-  return { request: { ...fields, publicKey }, out };
+  checkWindow(fields, now);
+  const forceCommandDefaults = fields.type === 'user' && fields.forceCommand !== undefined && o.permit === undefined;
+  return { request: { ...fields, publicKey }, out, forceCommandDefaults };
 }

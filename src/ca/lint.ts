@@ -24,6 +24,7 @@ export const LINT_CODES = [
   'unknown-critical-option',
   'critical-option-on-host-cert',
   'infinite-user-cert',
+  'force-command-permits-forwarding',
   'expired',
   'not-yet-valid',
   'untrusted-ca',
@@ -51,6 +52,9 @@ export interface LintContext {
 
 /** The critical options sshd implements (auth-options.c); any other makes it refuse the certificate. */
 export const KNOWN_CRITICAL_OPTIONS = ['force-command', 'source-address', 'verify-required'] as const;
+
+/** What a force-command certificate should not permit (the extensions tctl leaves out by default). */
+const FORCE_COMMAND_LOOPHOLES = ['permit-X11-forwarding', 'permit-agent-forwarding', 'permit-port-forwarding', 'permit-user-rc'];
 
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 const quoted = (names: string[]): string => names.map((n) => JSON.stringify(n)).join(', ');
@@ -141,6 +145,17 @@ export function lintCertificate(cert: Certificate, ctx: LintContext): Finding[] 
     const unknown = critical.filter((n) => !(KNOWN_CRITICAL_OPTIONS as readonly string[]).includes(n));
     if (unknown.length > 0) {
       error('unknown-critical-option', `unknown critical ${plural(unknown.length, 'option', 'options')} ${quoted(unknown)}: sshd refuses certificates with critical options it does not implement`);
+    }
+  }
+
+  if (!host && critical.includes('force-command')) {
+    // -N/-L/-W/-R and agent forwarding never open a session, so the forced command never runs.
+    const loose = FORCE_COMMAND_LOOPHOLES.filter((n) => cert.rawExtensions.some((o) => o.name === n));
+    if (loose.length > 0) {
+      warning(
+        'force-command-permits-forwarding',
+        `force-command with ${quoted(loose)}: forwarding opens no session, so "ssh -N -L" (or -W, -R, -A) gets through without running the command${loose.includes('permit-user-rc') ? ', and ~/.ssh/rc runs before it' : ''}; re-sign without them (tctl auth sign --force-command=... gives only permit-pty)`,
+      );
     }
   }
 

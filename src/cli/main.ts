@@ -220,17 +220,27 @@ export function buildProgram(): Command {
       '--format <format>',
       'openssh (default); tls, db, redis, elasticsearch, scylla: <out>.key, <out>.crt, <out>.cas; mongodb: <out>.crt (cert then key), <out>.cas; cockroachdb: <out>/node.crt, node.key, ca.crt, ca-client.crt',
     )
-    .option('-o, --out <path>', 'openssh: write <path> (private key) and <path>-cert.pub; TLS formats: see --format; default the first host name or the user name')
+    .option('-o, --out <path>', 'openssh: write <path> (private key), <path>.pub and <path>-cert.pub (with --public-key only <path>-cert.pub; default beside the key: KEY.pub gives KEY-cert.pub); TLS formats: see --format; default the first host name or the user name')
     .option('--ttl <duration>', 'validity, e.g. 30m, 8h, 1h30m, 7d (user default 12h; host default never expires; TLS formats 12h, never past the CA certificate)')
+    .option('--valid-after <time>', 'start of a fixed validity window (ssh-keygen -V): RFC 3339 (2025-07-01T09:00:00Z) or YYYYMMDD[HHMM[SS]] (local time; Z for UTC); --ttl then counts from it')
+    .option('--valid-before <time>', 'end of a fixed validity window, same forms; instead of --ttl; at most 87600h from now')
     .option('--key-type <type>', 'type of the generated key: ed25519 (default), ecdsa or rsa; TLS formats: ecdsa (P-256) or rsa (2048 bits), default rsa for databases and ecdsa for --format=tls')
     .option('--public-key <file>', 'sign this existing public key (e.g. /etc/ssh/ssh_host_ed25519_key.pub; TLS formats: a PEM public key or a PKCS#10 CSR); only the certificate (and CA files) are written; not with --format=mongodb')
     .option('--overwrite', 'replace existing output files')
     .option('--compat <mode>', 'standard (default), or oldssh: omits the Teleport extensions, for very old sshd versions')
     .option('--force-command <cmd>', 'user certificates: critical option force-command')
     .option('--source-address <cidrs>', 'user certificates: critical option source-address (comma-separated CIDRs)')
+    .option('--permit <list>', 'user certificates: exactly these permissions (ssh-keygen -O clear then permit-*): pty, port-forwarding, agent-forwarding, x11-forwarding, user-rc, or none; default all of them, only pty with --force-command')
+    .option('--no-port-forwarding', 'user certificates: leave out permit-port-forwarding (ssh -L/-R/-W/-D)')
+    .option('--no-agent-forwarding', 'user certificates: leave out permit-agent-forwarding')
+    .option('--no-x11-forwarding', 'user certificates: leave out permit-X11-forwarding')
+    .option('--no-pty', 'user certificates: leave out permit-pty')
+    .option('--no-user-rc', 'user certificates: leave out permit-user-rc (~/.ssh/rc)')
     .option('--batch <file>', 'sign one JSON request per line of FILE (- for stdin), e.g. {"host":"a.example.com","public_key":"ssh-ed25519 AAAA..."}')
     .option('--out-dir <dir>', 'with --batch: where to write the <name>-cert.pub files')
     .option('--keep-going', 'with --batch: sign the good lines even if some are bad (exit 1 if any were)')
+    .option('--json', 'print one JSON document on stdout (serials, validity, files) instead of the message')
+    .option('--add-to-agent', 'with --user: load the key and certificate into the running ssh-agent (ssh-add -t <remaining validity>); checked before signing')
     .addHelpText(
       'after',
       examples([
@@ -238,6 +248,10 @@ export function buildProgram(): Command {
         'tctl auth sign --host=api.example.com --public-key=/etc/ssh/ssh_host_ed25519_key.pub --out=/etc/ssh/ssh_host_ed25519_key',
         'tctl auth sign --user=joe --out=joe --ttl=8h',
         'tctl auth sign --user=ci --principals=deploy,ubuntu --ttl=1h --source-address=10.0.0.0/8',
+        'tctl auth sign --user=backup --force-command="rsync --server --sender -logDtpre.iLsfxC . /srv" --ttl=1h   # no forwarding, pty only',
+        'tctl auth sign --user=joe --valid-after=2025-07-01T09:00:00Z --valid-before=2025-07-01T17:00:00Z   # one working day',
+        'tctl auth sign --user=joe --out="$HOME/.ssh/tctl_joe" --add-to-agent   # ssh-add for the 12h the certificate lasts',
+        'tctl auth sign --user=tunnel --permit=port-forwarding --ttl=8h   # port forwarding and nothing else',
         'tctl auth sign --batch=requests.jsonl --out-dir=certs   # {"user":"joe","principals":["joe"],"ttl":"8h","public_key":"ssh-ed25519 AAAA..."}',
         'tctl auth sign --format=db --host=db.example.com,10.0.0.5 --out=server --ttl=2190h   # PostgreSQL: ssl_cert_file, ssl_key_file, ssl_ca_file',
         'tctl auth sign --format=db --user=alice --out=alice   # a database client certificate (CN=alice)',
@@ -255,6 +269,7 @@ export function buildProgram(): Command {
     .option('--phase <phase>', 'with --manual: init, update_clients, update_servers, standby or rollback')
     .option('--ca-key-type <type>', 'key type of the new CA key (default: same as the current key); TLS keys: ecdsa (P-256) or rsa (2048 bits), ed25519 keeps a host/user TLS key type')
     .option('-y, --yes', 'do not ask before steps that drop a CA key')
+    .option('--json', 'print one JSON document on stdout (type, phases, keys, schedule); needs --type')
     .addHelpText(
       'after',
       examples([
@@ -289,6 +304,7 @@ export function buildProgram(): Command {
     .option('--cert <file>', 'a certificate this CA signed: OpenSSH, or X.509 in PEM or DER')
     .option('--public-key <file>', 'a public key, and with it every certificate for it')
     .option('--reason <text>', 'why, for the record')
+    .option('--json', 'print one JSON document on stdout: the revocation record and where to deploy the new list')
     .addHelpText(
       'after',
       examples([
@@ -324,6 +340,7 @@ export function buildProgram(): Command {
     .option('--valid', 'only valid certificates')
     .option('--expired', 'only expired certificates')
     .option('--revoked', 'only revoked certificates')
+    .option('--untrusted', 'only certificates whose CA key a rotation retired (status untrusted-ca)')
     .option('--json', 'machine-readable output')
     .addHelpText('after', examples(['tctl auth ls', 'tctl auth ls --type=user --principal=joe --valid', 'tctl auth ls --revoked --json']))
     .action(run(async () => (await import('./commands/auth-ls.js')).authLs));
@@ -331,6 +348,7 @@ export function buildProgram(): Command {
   const audit = program.command('audit').description('the tamper-evident audit log of state changes');
   globals(audit.command('verify'))
     .description('check the hash chain of the audit log and name the first broken line')
+    .option('--json', 'print one JSON document on stdout: {file, intact, entries} or {file, intact: false, intactEntries, brokenLine, reason}')
     .addHelpText('after', examples(['tctl audit verify']))
     .action(run(async () => (await import('./commands/audit-verify.js')).auditVerify));
 

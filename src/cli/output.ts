@@ -16,6 +16,11 @@ export function stdout(text: string): void {
   process.stdout.write(text.endsWith('\n') || text === '' ? text : text + '\n');
 }
 
+/** One JSON document on stdout, the whole of what a --json command prints there. */
+export function stdoutJson(value: unknown): void {
+  stdout(JSON.stringify(value, null, 2));
+}
+
 export function stderr(text: string): void {
   process.stderr.write(text.endsWith('\n') ? text : text + '\n');
 }

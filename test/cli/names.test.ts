@@ -10,7 +10,7 @@ test('host key id and output files follow the lowercased host name, single and b
   const { run, cwd, dataDir } = initialisedCa();
   const r = run(['auth', 'sign', '--host=API.Example.com,2001:0DB8:0000::1']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'The credentials have been written to api.example.com, api.example.com-cert.pub\n');
+  assert.equal(r.stdout, 'The credentials have been written to api.example.com, api.example.com.pub, api.example.com-cert.pub\n');
   const listing = openssh('ssh-keygen', ['-L', '-f', path.join(cwd, 'api.example.com-cert.pub')]).stdout;
   assert.match(listing, /Key ID: "api\.example\.com"\n/);
   assert.match(listing, /Principals: \n\s+api\.example\.com\n\s+2001:db8::1\n/);

@@ -15,7 +15,9 @@ test('host certificate: default out, message, modes, principals, Teleport extens
   const { run, cwd, dataDir } = initialisedCa();
   const r = run(['auth', 'sign', '--host=api.example.com,ssh.example.com,64.225.88.175,64.225.88.178', '--format=openssh']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'The credentials have been written to api.example.com, api.example.com-cert.pub\n');
+  assert.equal(r.stdout, 'The credentials have been written to api.example.com, api.example.com.pub, api.example.com-cert.pub\n');
+  assert.equal(mode(path.join(cwd, 'api.example.com.pub')), 0o644);
+  assert.equal(fs.readFileSync(path.join(cwd, 'api.example.com.pub'), 'utf8'), openssh('ssh-keygen', ['-y', '-f', path.join(cwd, 'api.example.com')]).stdout, 'the public half, with the key id as its comment');
   assert.equal(mode(path.join(cwd, 'api.example.com')), 0o600);
   const l = openssh('ssh-keygen', ['-L', '-f', path.join(cwd, 'api.example.com-cert.pub')]);
   assert.equal(l.status, 0, l.stderr);
@@ -41,7 +43,7 @@ test('user certificate: ttl, principals, permit-* and teleport extensions, criti
   const { run, cwd } = initialisedCa();
   const r = run(['auth', 'sign', '--user=joe', '--format', 'openssh', '--out=joe', '--ttl=8h']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'The credentials have been written to joe, joe-cert.pub\n');
+  assert.equal(r.stdout, 'The credentials have been written to joe, joe.pub, joe-cert.pub\n');
   const l = openssh('ssh-keygen', ['-L', '-f', path.join(cwd, 'joe-cert.pub')]).stdout;
   assert.match(l, /user certificate/);
   assert.match(l, /Key ID: "joe"/);
@@ -166,7 +168,7 @@ test('existing outputs are never replaced without --overwrite; symlinks and dire
   const cert = fs.readFileSync(path.join(cwd, 'joe-cert.pub'));
   const refused = run(['auth', 'sign', '--user=joe']);
   assert.equal(refused.status, 1);
-  assert.match(refused.stderr, /destination file\(s\) joe, joe-cert\.pub exist/);
+  assert.match(refused.stderr, /destination file\(s\) joe, joe\.pub, joe-cert\.pub exist/);
   assert.match(refused.stderr, /tctl: hint: use --overwrite/);
   assert.deepEqual(fs.readFileSync(path.join(cwd, 'joe')), key);
   assert.deepEqual(fs.readFileSync(path.join(cwd, 'joe-cert.pub')), cert);
@@ -247,8 +249,8 @@ test('on a terminal tctl asks before overwriting, with Teleport\'s wording', (t)
   const key = fs.readFileSync(path.join(cwd, 'joe'));
   const no = inTty('n\n');
   assert.equal(no.status, 1);
-  assert.match(no.stdout, /Destination file\(s\) joe, joe-cert\.pub exist\. Overwrite\? \[y\/N\]/);
-  assert.match(no.stdout, /tctl: error: not overwriting destination files joe, joe-cert\.pub/);
+  assert.match(no.stdout, /Destination file\(s\) joe, joe\.pub, joe-cert\.pub exist\. Overwrite\? \[y\/N\]/);
+  assert.match(no.stdout, /tctl: error: not overwriting destination files joe, joe\.pub, joe-cert\.pub/);
   assert.deepEqual(fs.readFileSync(path.join(cwd, 'joe')), key);
   const yes = inTty('y\n');
   assert.equal(yes.status, 0);

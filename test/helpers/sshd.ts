@@ -276,16 +276,17 @@ export interface SshRunOptions {
   options?: string[];
   /** Add -v so stderr shows which host certificate was checked. */
   verbose?: boolean;
+  /** Log in with the keys of this ssh-agent socket instead of key (key is then ignored). */
+  agent?: string;
 }
 
-/** Runs one command over ssh with strict host key checking and nothing from ~/.ssh or an agent. */
-export function sshRun(o: SshRunOptions): RunResult {
-  const { ssh } = requireOpenSsh();
-  const args = [
+/** ssh's arguments for a login with strict host key checking and nothing from ~/.ssh or an agent. */
+export function sshArgs(o: SshRunOptions, extra: string[] = []): string[] {
+  return [
     '-F', '/dev/null',
-    '-i', path.resolve(o.key),
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'IdentityAgent=none',
+    ...(o.agent === undefined
+      ? ['-i', path.resolve(o.key), '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none']
+      : ['-o', `IdentityAgent=${path.resolve(o.agent)}`]),
     '-o', 'BatchMode=yes',
     '-o', `UserKnownHostsFile=${path.resolve(o.knownHosts)}`,
     '-o', 'GlobalKnownHostsFile=/dev/null',
@@ -294,15 +295,26 @@ export function sshRun(o: SshRunOptions): RunResult {
     '-o', 'ConnectTimeout=5',
     ...(o.options ?? []).flatMap((opt) => ['-o', opt]),
     ...(o.verbose ? ['-v'] : []),
+    ...extra,
     '-p', String(o.port),
     `${o.user ?? os.userInfo().username}@127.0.0.1`,
-    o.command ?? 'echo ok',
   ];
+}
+
+/** The environment ssh runs in: HOME beside the known_hosts file, never the developer's. */
+export function sshEnv(o: SshRunOptions): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: path.dirname(path.resolve(o.knownHosts)), LC_ALL: 'C' };
+}
+
+/** Runs one command over ssh with strict host key checking and nothing from ~/.ssh or an agent. */
+export function sshRun(o: SshRunOptions): RunResult {
+  const { ssh } = requireOpenSsh();
+  const args = [...sshArgs(o), o.command ?? 'echo ok'];
   const r = spawnSync(ssh, args, {
     input: '',
     encoding: 'utf8',
     timeout: 20_000,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: path.dirname(path.resolve(o.knownHosts)), LC_ALL: 'C' },
+    env: sshEnv(o),
   });
   if (r.error) throw new Error(`ssh ${args.join(' ')} failed to run: ${r.error.message}\n${r.stderr ?? ''}`);
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

@@ -1,10 +1,12 @@
 import { UsageError, oneOf } from '../../errors.js';
 import { CERT_TYPES } from '../../ssh/certificate.js';
-import { isX509Record, readIssuanceLines } from '../../store/issuance.js';
+import { readIssuanceLines } from '../../store/issuance.js';
 import type { IssuanceLine } from '../../store/issuance.js';
 import { LEAF_PROFILES } from '../../x509/types.js';
 import { RevocationIndex, readRevocations } from '../../store/revocations.js';
-import { loadState } from '../../store/state.js';
+import { loadCurrentState } from '../../ca/authority.js';
+import { certStatus, trustedFingerprints } from '../../ca/inventory.js';
+import type { CertStatus } from '../../ca/inventory.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
@@ -15,42 +17,29 @@ export interface LsOptions extends GlobalOptions {
   valid?: boolean;
   expired?: boolean;
   revoked?: boolean;
+  untrusted?: boolean;
   json?: boolean;
 }
-
-export type CertStatus = 'valid' | 'expired' | 'revoked';
 
 /** Every type "auth ls" shows: SSH user and host, and the X.509 profiles. */
 export const LS_TYPES = [...CERT_TYPES, ...LEAF_PROFILES] as const;
 
-/**
- * Revoked wins over expired: a revoked cert stays revoked after it expires. An X.509 certificate
- * is revoked by its serial only (what its CRL lists); key id and key revocations are SSH's.
- */
-export function certStatus(r: IssuanceLine, index: RevocationIndex, now: Date): CertStatus {
-  if (isX509Record(r)) {
-    if (index.x509SerialRevocation(r.serial, r.caFingerprint)) return 'revoked';
-  } else if (index.isSerialRevoked(r.serial, r.caFingerprint) || index.isKeyIdRevoked(r.keyId, r.type) || index.isKeyFingerprintRevoked(r.publicKeyFingerprint)) {
-    return 'revoked';
-  }
-  if (r.validBefore !== 'forever' && Date.parse(r.validBefore) <= now.getTime()) return 'expired';
-  return 'valid';
-}
-
 export async function authLs(opts: LsOptions): Promise<void> {
   const type = opts.type === undefined ? undefined : oneOf('--type', opts.type, LS_TYPES);
   if (opts.principal === '') throw new UsageError('--principal is empty');
-  const wanted = (['valid', 'expired', 'revoked'] as const).filter((s) => opts[s]);
-  if (wanted.length > 1) throw new UsageError('give only one of --valid, --expired, --revoked');
+  const wanted = (['valid', 'expired', 'revoked', 'untrusted'] as const).filter((s) => opts[s]).map((s): CertStatus => (s === 'untrusted' ? 'untrusted-ca' : s));
+  if (wanted.length > 1) throw new UsageError('give only one of --valid, --expired, --revoked, --untrusted');
   const { dataDir } = await resolveContext(opts);
-  loadState(dataDir);
-  const index = new RevocationIndex(readRevocations(dataDir));
   const now = new Date();
+  // After a rotation, certificates of a retired key fail at every server and client that has
+  // the new export: they are listed as such, not as valid.
+  const trusted = trustedFingerprints(loadCurrentState(dataDir, () => now));
+  const index = new RevocationIndex(readRevocations(dataDir));
   const rows: Array<IssuanceLine & { status: CertStatus }> = [];
   for (const r of readIssuanceLines(dataDir)) {
     if (type !== undefined && r.type !== type) continue;
     if (opts.principal !== undefined && !r.principals.includes(opts.principal)) continue;
-    const status = certStatus(r, index, now);
+    const status = certStatus(r, index, now, trusted(r));
     if (wanted.length === 1 && status !== wanted[0]) continue;
     rows.push({ ...r, status });
   }

@@ -7,7 +7,10 @@ import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { fileError, readFileCapped } from '../../store/files.js';
 import { MAX_INPUT_FILE_BYTES, readCertificateFile, readPublicKeyFile } from '../input.js';
-import { stderr, stdout } from '../output.js';
+import { stderr, stdout, stdoutJson } from '../output.js';
+import { loadState } from '../../store/state.js';
+import type { CaType, State } from '../../store/state.js';
+import type { RevocationRecord } from '../../store/revocations.js';
 
 export interface RevokeOptions extends GlobalOptions {
   serial?: string;
@@ -16,6 +19,7 @@ export interface RevokeOptions extends GlobalOptions {
   publicKey?: string;
   reason?: string;
   type?: string;
+  json?: boolean;
 }
 
 export async function authRevoke(opts: RevokeOptions): Promise<void> {
@@ -59,13 +63,58 @@ export async function authRevoke(opts: RevokeOptions): Promise<void> {
         : record.kind === 'x509-serial'
           ? `TLS certificate serial ${record.serial} (${record.ca.replace('_', '-')} CA ${record.caFingerprint})`
           : `public key ${record.keyFingerprint}`;
-  stdout(added ? `Revoked ${what}.` : `Already revoked: ${what}.`);
-  if (neverIssued && record.kind === 'key-id') stderr(`No ${record.caType} certificate with key id "${record.keyId}" has been issued; tctl will refuse to sign one.`);
+  const notes: string[] = [];
+  if (neverIssued && record.kind === 'key-id') notes.push(`No ${record.caType} certificate with key id "${record.keyId}" has been issued; tctl will refuse to sign one.`);
+  let deploy: Deploy[];
   if (record.kind === 'x509-serial') {
-    stderr(`Deploy the new list: tctl auth crl --type=${record.ca.replace('_', '-')} --format=pem -o ${record.ca.replace('_', '-')}.crl  (PostgreSQL: ssl_crl_file)`);
+    const ca = record.ca.replace('_', '-');
+    deploy = [{ to: 'TLS servers', command: `tctl auth crl --type=${ca} --format=pem -o ${ca}.crl`, config: 'PostgreSQL: ssl_crl_file' }];
   } else {
-    stderr('Deploy the new list: tctl auth export --type=krl -o revoked.krl  (sshd: RevokedKeys)');
+    deploy = sshDeploy(revokedSides(record, loadState(dataDir)));
   }
+  notes.push(...deploy.map((d) => `Deploy the new list to ${d.to}: ${d.command}  (${d.config})`));
+  if (opts.json) {
+    stdoutJson({ added, revocation: record, ...(neverIssued ? { neverIssued: true } : {}), deploy });
+  } else {
+    stdout(added ? `Revoked ${what}.` : `Already revoked: ${what}.`);
+  }
+  for (const n of notes) stderr(n);
+}
+
+interface Deploy {
+  to: string;
+  command: string;
+  config: string;
+}
+
+/**
+ * Which side checks the revocation: sshd reads RevokedKeys only for the keys users log in with;
+ * ssh checks host keys and host certificates against RevokedHostKeys (or @revoked lines in
+ * known_hosts). A host certificate revoked only in sshd's list would still be accepted.
+ */
+function revokedSides(record: RevocationRecord, state: State): CaType[] {
+  if (record.kind === 'key-id') return record.caType ? [record.caType] : [...CA_TYPES];
+  if (record.kind === 'serial') {
+    const owner = CA_TYPES.filter((t) => {
+      const a = state.authorities[t];
+      return [a.current, a.next, ...a.retired].some((k) => k?.fingerprint === record.caFingerprint);
+    });
+    return owner.length > 0 ? owner : [...CA_TYPES];
+  }
+  // A public key may be a user's or a host's: both lists carry it.
+  return [...CA_TYPES];
+}
+
+function sshDeploy(sides: CaType[]): Deploy[] {
+  return sides.map((t) =>
+    t === 'user'
+      ? { to: 'every server', command: 'tctl auth export --type=krl -o /etc/ssh/revoked.krl', config: 'sshd_config: RevokedKeys /etc/ssh/revoked.krl' }
+      : {
+          to: 'every client',
+          command: 'tctl auth export --type=krl -o ~/.ssh/revoked.krl',
+          config: 'ssh_config: RevokedHostKeys with an absolute path, or an @revoked line for the host key in known_hosts; sshd\'s RevokedKeys does not check host certificates',
+        },
+  );
 }
 
 /** A PEM "CERTIFICATE" block or DER (a SEQUENCE), rather than an OpenSSH certificate line. */

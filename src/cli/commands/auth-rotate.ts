@@ -1,4 +1,6 @@
-import { loadCurrentState, rotateAuthority } from '../../ca/authority.js';
+import { ROTATING_CAS, loadCurrentState, rotateAuthority, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
+import type { AuthorityOf, KeyRecordBase, State } from '../../store/state.js';
+import { liveCertificateCounts, retiringKey } from '../../ca/inventory.js';
 import type { RotateAction, RotatingCa, TlsKeyMaker } from '../../ca/authority.js';
 import { parseDuration } from '../../ca/duration.js';
 import { TctlError, UsageError, oneOf } from '../../errors.js';
@@ -8,7 +10,7 @@ import { DEFAULT_GRACE_SECONDS, GRACE_CAP, autoSchedule } from '../../rotation/r
 import { KEY_TYPES } from '../../ssh/keys.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
-import { stderr, stdout } from '../output.js';
+import { stderr, stdout, stdoutJson } from '../output.js';
 import { ask, canPrompt, confirm } from '../prompt.js';
 
 /**
@@ -24,9 +26,12 @@ export interface RotateOptions extends GlobalOptions {
   phase?: string;
   yes?: boolean;
   caKeyType?: string;
+  json?: boolean;
 }
 
 export async function authRotate(opts: RotateOptions): Promise<void> {
+  const flags = (['type', 'gracePeriod', 'manual', 'phase', 'yes', 'caKeyType', 'json'] as const).filter((k) => opts[k] !== undefined);
+  if (flags.length === 0 && canPrompt()) return guided(opts);
   const keyType = opts.caKeyType === undefined ? undefined : oneOf('--ca-key-type', opts.caKeyType, KEY_TYPES);
   // For TLS keys ecdsa is P-256 and rsa RSA-2048; ed25519 keeps a host/user CA's TLS key type
   // (the SSH default must keep working) and is refused for db and db_client.
@@ -42,6 +47,7 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
     const grace = opts.gracePeriod === undefined ? DEFAULT_GRACE_SECONDS : parseGrace(opts.gracePeriod);
     action = { kind: 'auto', gracePeriodSeconds: grace, keyType, tlsKeyType };
   }
+  if (opts.json && opts.type === undefined) throw new UsageError('--json needs --type', 'e.g. tctl auth rotate --type=user --json');
   const { dataDir } = await resolveContext(opts);
   const types = await chooseTypes(opts.type);
   const tlsOnly = types.some((t) => t === 'db' || t === 'db_client');
@@ -57,20 +63,51 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
 
   for (const caType of types) {
     const from = (caType === 'user' || caType === 'host' ? state.authorities[caType] : state.tls?.[caType])?.rotation.phase ?? 'standby';
-    const warning = destructiveWarning(caType, from, action);
+    const warning = destructiveWarning(caType, from, action, () => liveSignedByRetiring(dataDir, state, caType));
     if (warning && !opts.yes && canPrompt()) {
       if (!(await confirm(`${warning} Continue?`))) throw new TctlError(`not rotating the ${caType} CA`);
+    } else if (warning) {
+      // Not asked (--yes, or no terminal): still said, so the log of a script shows what it cost.
+      stderr(`tctl: note: ${warning}`);
     }
     const updated = rotateAuthority(dataDir, caType, action, undefined, makeTlsKey);
     const record = caType === 'user' || caType === 'host' ? updated.authorities[caType] : updated.tls![caType]!;
     const phase = record.rotation.phase;
-    stdout(
+    const message =
       action.kind === 'manual'
         ? `Updated rotation phase to "${phase}". To check status use 'tctl status'`
-        : `Initiated certificate authority rotation. To check status use 'tctl status'`,
-    );
+        : `Initiated certificate authority rotation. To check status use 'tctl status'`;
+    if (opts.json) {
+      const signer = signingKeyRecord(record as AuthorityOf<KeyRecordBase>);
+      stdoutJson({
+        type: caType,
+        from,
+        phase,
+        mode: phase === 'standby' ? null : (record.rotation.mode ?? 'manual'),
+        signer: signer.fingerprint,
+        trusted: trustedKeyRecords(record as AuthorityOf<KeyRecordBase>).map((k) => k.fingerprint),
+        schedule: autoSchedule(record).map((s) => ({ phase: s.phase, at: s.at.toISOString() })),
+      });
+      stderr(message);
+    } else {
+      stdout(message);
+    }
     stderr(nextSteps(caType, phase, from, action, autoSchedule(record)));
   }
+}
+
+/** The guided walk-through, then the same step the flags would have taken. */
+async function guided(opts: RotateOptions): Promise<void> {
+  const { dataDir } = await resolveContext(opts);
+  const state = loadCurrentState(dataDir, undefined, { allowDamagedSchedule: true });
+  const cas = ROTATING_CAS.filter((t) => t === 'user' || t === 'host' || state.tls?.[t] !== undefined);
+  const { guidedRotation } = await import('./auth-rotate-guided.js');
+  const step = await guidedRotation(state, cas, (t, from, action) => destructiveWarning(t, from, action, () => liveSignedByRetiring(dataDir, state, t)));
+  const makeTlsKey = state.tls && (step.action.kind === 'auto' || step.action.phase === 'init') ? (await import('../../ca/tls-keys.js')).makeTlsKey : undefined;
+  const updated = rotateAuthority(dataDir, step.caType, step.action, undefined, makeTlsKey);
+  const record = step.caType === 'user' || step.caType === 'host' ? updated.authorities[step.caType] : updated.tls![step.caType]!;
+  stdout(`Updated rotation phase to "${record.rotation.phase}". To check status use 'tctl status'`);
+  stderr(nextSteps(step.caType, record.rotation.phase, step.from, step.action, autoSchedule(record)));
 }
 
 function parseGrace(text: string): number {
@@ -93,17 +130,35 @@ async function chooseTypes(type: string | undefined): Promise<RotatingCa[]> {
   throw new UsageError(`"${answer}" is not one of user, host, both`);
 }
 
-function destructiveWarning(caType: RotatingCa, from: Phase, action: RotateAction): string | undefined {
+function destructiveWarning(caType: RotatingCa, from: Phase, action: RotateAction, live: () => number): string | undefined {
+  const still = () => {
+    const n = live();
+    return `${n} live certificate${n === 1 ? '' : 's'} (unexpired, unrevoked) signed by it ${n === 1 ? 'stops' : 'stop'} working`;
+  };
   if (action.kind === 'auto' && action.gracePeriodSeconds === 0) {
-    return `--grace-period=0 replaces the ${caType} CA at once: every certificate it signed stops working now.`;
+    return `--grace-period=0 replaces the ${caType} CA at once: ${still()} now.`;
   }
   if (action.kind === 'manual' && action.phase === 'standby' && from === 'update_servers') {
-    return `Completing the rotation drops the old ${caType} CA key: certificates it signed stop working once the export is redeployed.`;
+    return `Completing the rotation drops the old ${caType} CA key: ${still()} once the export is redeployed.`;
   }
   if (action.kind === 'manual' && action.phase === 'standby' && from === 'rollback') {
-    return `Finishing the rollback drops the new ${caType} CA key: certificates it signed stop working once the export is redeployed.`;
+    return `Finishing the rollback drops the new ${caType} CA key: ${still()} once the export is redeployed.`;
   }
   return undefined;
+}
+
+/** Live certificates signed by the key this step drops: the SSH key and, for host/user, its TLS twin. */
+function liveSignedByRetiring(dataDir: string, state: State, caType: RotatingCa): number {
+  const records = caType === 'user' || caType === 'host' ? [state.authorities[caType], state.tls?.[caType]] : [state.tls?.[caType]];
+  // At rest (grace 0 from standby) the key to go is the current one.
+  const keys = records.flatMap((a) => {
+    if (!a) return [];
+    const k = a.rotation.phase === 'standby' ? a.current : retiringKey<{ fingerprint: string }>(a);
+    return k ? [k.fingerprint] : [];
+  });
+  let n = 0;
+  for (const c of liveCertificateCounts(dataDir, keys, new Date()).values()) n += c;
+  return n;
 }
 
 /** What an operator of a plain OpenSSH fleet must do after this step. */
@@ -118,9 +173,9 @@ export function nextSteps(caType: RotatingCa, phase: Phase, from: Phase, action:
           : 'tctl auth export --type=db-client > db-client-ca.crt, then install it as every database\'s client CA (ssl_ca_file) and reload';
   const resign =
     caType === 'user'
-      ? 're-sign user certificates: tctl auth sign --user=NAME ...'
+      ? 're-sign user certificates: tctl auth sign --user=NAME --public-key=KEY.pub --overwrite (writes KEY-cert.pub beside the key)'
       : caType === 'host'
-        ? 're-sign host certificates: tctl auth sign --host=NAMES --public-key=/etc/ssh/ssh_host_ed25519_key.pub --out=/etc/ssh/ssh_host_ed25519_key --overwrite, then reload sshd'
+        ? 're-sign host certificates: tctl auth sign --host=NAMES --public-key=/etc/ssh/ssh_host_ed25519_key.pub --overwrite, then reload sshd'
         : caType === 'db'
           ? 're-sign database server certificates: tctl auth sign --format=db --host=NAMES --out=server --overwrite, then reload the database'
           : 're-sign database client certificates: tctl auth sign --format=db --user=NAME --out=NAME --overwrite';

@@ -8,6 +8,7 @@ import { withSigningSession } from '../../ca/authority.js';
 import type { IssuedCertificate } from '../../ca/authority.js';
 import { parseBatchLine } from '../../ca/batch.js';
 import { checkNotRevoked, revocationIndex } from '../../ca/revocation.js';
+import { DROPPED_BY_FORCE_COMMAND } from '../../ca/extensions.js';
 import type { Compat } from '../../ca/extensions.js';
 import { TctlError, UsageError } from '../../errors.js';
 import { certificateFileText } from '../../formats/certificate-file.js';
@@ -25,6 +26,7 @@ export interface BatchOptions extends GlobalOptions {
   outDir?: string;
   overwrite?: boolean;
   keepGoing?: boolean;
+  json?: boolean;
   compat: Compat;
 }
 
@@ -40,6 +42,8 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
   const outDir = opts.outDir;
   const outDirExists = existingDir(outDir);
   const name = opts.batch === '-' ? 'stdin' : opts.batch;
+  // One clock for both passes, so a window that passed pass 1 cannot fail pass 2 mid-signing.
+  const checkedAt = new Date();
 
   // Read once, whatever the input is (file, pipe, FIFO, /dev/stdin): both passes read this copy.
   const spool = await spoolBatch(opts.batch, name);
@@ -58,12 +62,13 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     const outputs = new Map<string, number>();
     const types = new Set<CaType>();
     let good = 0;
+    let restricted = 0;
     let lineNo = 0;
     for (const line of spool.lines()) {
       lineNo++;
       if (line.trim() === '') continue;
       try {
-        const { request, out } = parseBatchLine(line, opts.compat);
+        const { request, out, forceCommandDefaults } = parseBatchLine(line, opts.compat, checkedAt);
         checkNotRevoked(revoked, request);
         const target = `${out}-cert.pub`;
         const seen = outputs.get(target);
@@ -74,6 +79,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
         }
         types.add(request.type);
         good++;
+        if (forceCommandDefaults) restricted++;
       } catch (err) {
         if (!(err instanceof TctlError)) throw err;
         report(lineNo, err.message);
@@ -99,8 +105,13 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     const started = Date.now();
     const progress = progressBar(good);
     const writer = startFileWriter();
+    // --json streams the certificates as they are logged, so memory stays flat for any batch size;
+    // the document is closed with the totals once every file is written.
+    let entries = 0;
+    const json = opts.json ? (text: string) => process.stdout.write(text) : undefined;
+    json?.(`{\n  "outDir": ${JSON.stringify(outDir)},\n  "certificates": [`);
     const range = withSigningSession(dataDir, { count: good, types: [...types] }, (session) => {
-      let chunk: Array<{ issued: IssuedCertificate; out: string }> = [];
+      let chunk: Array<{ issued: IssuedCertificate; out: string; line: number }> = [];
       let first: string | undefined;
       let last: string | undefined;
       let signed = 0;
@@ -112,6 +123,19 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
           certificateFileText(issued.request.publicKey, issued.certificate, issued.request.keyId),
         ]);
         writer.write({ files, mode: 0o644, overwrite: Boolean(opts.overwrite) });
+        if (json && chunk.length > 0) {
+          const r = (c: (typeof chunk)[number]) => c.issued.record;
+          json(
+            chunk
+              .map((c, i) => {
+                const { serial, type, keyId, principals, validAfter, validBefore, caFingerprint } = r(c);
+                const entry = { line: c.line, serial, type, keyId, principals, validAfter, validBefore, caFingerprint, file: files[i]![0] };
+                return `${entries + i === 0 ? '' : ','}\n    ${JSON.stringify(entry)}`;
+              })
+              .join(''),
+          );
+          entries += chunk.length;
+        }
         chunk = [];
         progress(writer.written());
       };
@@ -120,12 +144,12 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
         n++;
         if (line.trim() === '' || bad.has(n)) continue;
         // The spool is private and unchanged, so every line parses as it did in pass 1.
-        const parsed = parseBatchLine(line, opts.compat);
+        const parsed = parseBatchLine(line, opts.compat, checkedAt);
         const issued = session.sign(parsed.request);
         signed++;
         first ??= issued.record.serial;
         last = issued.record.serial;
-        chunk.push({ issued, out: parsed.out });
+        chunk.push({ issued, out: parsed.out, line: n });
         if (chunk.length === CHUNK) flushChunk();
       }
       flushChunk();
@@ -138,7 +162,19 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     fsyncDir(outDir);
     progress(written, true);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    stdout(`Signed ${written} certificate${written === 1 ? '' : 's'} into ${outDir} in ${seconds}s (serials ${range.first}-${range.last})`);
+    const summary = `Signed ${written} certificate${written === 1 ? '' : 's'} into ${outDir} in ${seconds}s (serials ${range.first}-${range.last})`;
+    if (json) {
+      json(`\n  ],\n  "count": ${written},\n  "firstSerial": ${JSON.stringify(range.first)},\n  "lastSerial": ${JSON.stringify(range.last)},\n  "skippedLines": ${JSON.stringify([...bad].sort((a, b) => a - b))}\n}\n`);
+      stderr(summary);
+    } else {
+      stdout(summary);
+    }
+    if (restricted > 0) {
+      stderr(
+        `tctl: note: ${restricted} force_command request${restricted === 1 ? '' : 's'} without "permit" got no ${DROPPED_BY_FORCE_COMMAND.join(', ')} ` +
+          '(ssh -N -L would open a tunnel without running the command); add "permit": [...] to a line to allow them',
+      );
+    }
     if (bad.size > 0) throw new TctlError(`${bad.size} bad line${bad.size === 1 ? ' was' : 's were'} skipped (--keep-going)`);
   } finally {
     spool.close();

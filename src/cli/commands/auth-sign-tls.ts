@@ -17,8 +17,8 @@ import {
 } from '../../x509/index.js';
 import { resolveContext } from '../context.js';
 import { MAX_INPUT_FILE_BYTES } from '../input.js';
-import { printWarning, stdout } from '../output.js';
-import { checkOutName, checkTargets, type SignOptions } from './auth-sign.js';
+import { printWarning, stdout, stdoutJson } from '../output.js';
+import { checkOutName, checkTargets, deniedPermits, type SignOptions } from './auth-sign.js';
 
 /** Teleport's default for every TLS format. */
 const DEFAULT_TTL_SECONDS = 12 * 3600;
@@ -49,6 +49,7 @@ function checkFlags(opts: SignOptions, format: string): void {
   const notHere: Array<[string, unknown]> = [
     ['--batch', opts.batch], ['--out-dir', opts.outDir], ['--keep-going', opts.keepGoing], ['--principals', opts.principals],
     ['--force-command', opts.forceCommand], ['--source-address', opts.sourceAddress], ['--compat', opts.compat],
+    ['--permit', opts.permit], ['--valid-after', opts.validAfter], ['--valid-before', opts.validBefore], ['--add-to-agent', opts.addToAgent], ...deniedPermits(opts).map((p): [string, unknown] => [`--no-${p}`, false]),
   ];
   const given = notHere.find(([, v]) => v !== undefined);
   if (given) throw new UsageError(`${given[0]} does not apply to --format=${format}`, 'it is an OpenSSH certificate option; see "tctl auth sign --help"');
@@ -173,7 +174,8 @@ export async function authSignTls(opts: SignOptions, format: string): Promise<vo
   if (issued.certificate.clamped) {
     await printWarning(`the certificate expires at ${issued.certificate.notAfter.toISOString()}, with its CA certificate, not after the requested --ttl`);
   }
-  stdout(`The credentials have been written to ${targets.join(', ')}`);
+  if (opts.json) stdoutJson({ ...issued.record, files: targets });
+  else stdout(`The credentials have been written to ${targets.join(', ')}`);
 }
 
 /** CockroachDB's --certs-dir: created 0700 if missing (it holds node.key); returns whether it was created. */

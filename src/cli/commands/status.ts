@@ -2,6 +2,7 @@ import { loadCurrentState, signingKeyRecord, trustedKeyRecords } from '../../ca/
 import { sshFingerprintOf } from '../../ca/ca-keys.js';
 import { keyWhere } from '../../ca/key-access.js';
 import { formatDuration } from '../../ca/duration.js';
+import { liveCertificateCounts, retiringKey } from '../../ca/inventory.js';
 import { PHASE_TABLE } from '../../rotation/phases.js';
 import { nextDue } from '../../rotation/rotate.js';
 import { CA_TYPES, scheduleDamageError, statePath } from '../../store/state.js';
@@ -18,6 +19,9 @@ export async function status(opts: StatusOptions): Promise<void> {
   const now = new Date();
   const state = loadCurrentState(dataDir, () => now, { allowDamagedSchedule: true });
   // "Ready" means able to sign: scripts poll status, so a damaged key must fail it (keyWhere opens each).
+  // Only a rotation has a key to retire, so a CA at rest never reads the issuance log here.
+  const retiring = Object.fromEntries(CA_TYPES.map((t) => [t, retiringKey(state.authorities[t])?.fingerprint]));
+  const live = liveCertificateCounts(dataDir, Object.values(retiring).filter((f): f is string => f !== undefined), now);
   const authorities = Object.fromEntries(
     CA_TYPES.map((t) => {
       const a = state.authorities[t];
@@ -41,6 +45,7 @@ export async function status(opts: StatusOptions): Promise<void> {
             todo: PHASE_TABLE[r.phase].todo,
             damaged: r.damage?.problems ?? null,
           },
+          retiring: retiring[t] === undefined ? null : { fingerprint: retiring[t], liveCertificates: live.get(retiring[t]!) ?? 0 },
         },
       ];
     }),
@@ -70,6 +75,10 @@ export async function status(opts: StatusOptions): Promise<void> {
       rows.push(`          rotation: ${r.phase} (${r.mode}), started ${r.startedAt}${r.gracePeriod ? `, grace period ${r.gracePeriod}` : ''}`);
       if (r.nextPhase) rows.push(`          next: ${r.nextPhase} at ${r.nextPhaseAt}`);
       rows.push(`          to do: ${r.todo}`);
+      const ret = a.retiring;
+      if (ret) {
+        rows.push(`          retiring ${ret.fingerprint}: ${ret.liveCertificates} live certificate${ret.liveCertificates === 1 ? '' : 's'} (unexpired, unrevoked) still signed by it`);
+      }
     }
   }
   rows.push(...tlsStatusRows(tls));

@@ -13,6 +13,8 @@ import type { TlsCa } from '../x509/types.js';
 import { withLock } from '../store/lock.js';
 import { RevocationIndex, addRevocations, keySha256, readRevocations } from '../store/revocations.js';
 import type { RevocationRecord } from '../store/revocations.js';
+import { scannedFromRecords } from '../store/revocation-scan.js';
+import type { ScannedRevocations } from '../store/revocation-scan.js';
 import { CA_TYPES, loadState } from '../store/state.js';
 import type { CaType, RetiredKeyRecord, State } from '../store/state.js';
 import type { Clock } from './authority.js';
@@ -159,28 +161,52 @@ export function revoke(dataDir: string, target: RevokeTarget, opts: { reason?: s
  * The KRL for every revocation: serials under the CA key that signed them, key ids under every
  * key their CA has had (so they survive a rotation), revoked keys by SHA-256.
  */
-export function buildKrl(state: State, revocations: RevocationRecord[], now: Date): Buffer {
-  const keys = allCaKeys(state);
-  const keyIds = (caType: CaType) =>
-    revocations.flatMap((r) => (r.kind === 'key-id' && (r.caType === undefined || r.caType === caType) ? [r.keyId] : []));
+export function buildKrl(state: State, revocations: RevocationRecord[] | ScannedRevocations, now: Date): Buffer {
+  const { serials: scannedSerials, serialCount, records } = Array.isArray(revocations) ? scannedFromRecords(revocations) : revocations;
+  const keyIds = new Map<CaType | 'both', string[]>();
+  const serials = new Map<unknown, string[]>();
+  const keys: Buffer[] = [];
+  let version = serialCount;
+  for (const r of records) {
+    // TLS revocations go to CRLs (auth crl), never to the KRL: they do not count here either.
+    if (r.kind !== 'x509-serial') version++;
+    if (r.kind === 'key-id') {
+      const scope = r.caType ?? 'both';
+      let list = keyIds.get(scope);
+      if (list === undefined) keyIds.set(scope, (list = []));
+      list.push(r.keyId);
+    } else if (r.kind === 'serial') {
+      let list = serials.get(r.caFingerprint);
+      if (list === undefined) serials.set(r.caFingerprint, (list = []));
+      list.push(r.serial);
+    } else if (r.kind === 'key') {
+      keys.push(Buffer.from(r.keySha256, 'base64'));
+    }
+  }
+  const idsFor = (caType: CaType) => [...(keyIds.get('both') ?? []), ...(keyIds.get(caType) ?? [])];
+
+  const all = allCaKeys(state);
   const sections: KrlCertificateSection[] = [];
   const seen = new Set<string>();
-  for (const k of keys) {
+  for (const k of all) {
     if (seen.has(k.fingerprint)) continue;
     seen.add(k.fingerprint);
-    const serials = revocations.filter((r) => r.kind === 'serial' && r.caFingerprint === k.fingerprint).map((r) => BigInt((r as { serial: string }).serial));
     // A key shared by both CAs (an imported setup) carries the key ids of both.
-    const ids = [...new Set(keys.filter((o) => o.fingerprint === k.fingerprint).flatMap((o) => keyIds(o.caType)))];
-    if (serials.length === 0 && ids.length === 0) continue;
-    sections.push({ caKey: Buffer.from(k.publicKey, 'base64'), serials, keyIds: ids });
+    const ids = [...new Set(all.filter((o) => o.fingerprint === k.fingerprint).flatMap((o) => idsFor(o.caType)))];
+    const caKey = Buffer.from(k.publicKey, 'base64');
+    const scanned = scannedSerials.get(k.fingerprint);
+    const parsed = (serials.get(k.fingerprint) ?? []).map((serial) => BigInt(serial));
+    if ((scanned?.length ?? 0) === 0 && parsed.length === 0 && ids.length === 0) continue;
+    // encodeKrl merges sections of one CA key.
+    if (scanned !== undefined) sections.push({ caKey, serials: scanned, keyIds: [] });
+    sections.push({ caKey, serials: parsed, keyIds: ids });
   }
   return encodeKrl({
-    // TLS revocations go to CRLs (auth crl), never to the KRL: they do not count here either.
-    version: BigInt(revocations.filter((r) => r.kind !== 'x509-serial').length),
+    version: BigInt(version),
     generatedAt: BigInt(Math.floor(now.getTime() / 1000)),
     comment: `tctl ${state.clusterName}`,
     certificates: sections,
-    revokedKeySha256: revocations.filter((r) => r.kind === 'key').map((r) => Buffer.from(r.keySha256, 'base64')),
+    revokedKeySha256: keys,
   });
 }
 

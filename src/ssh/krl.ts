@@ -5,13 +5,14 @@
 
 import { createHash } from 'node:crypto';
 import { TctlError } from '../errors.js';
+import { MAX_BITMAP_BITS, sortSerials, writeSerialSubsections } from './krl-serials.js';
 import { SshReader, SshWriter, WireFormatError } from './wire.js';
 
 export interface KrlCertificateSection {
   /** SSH wire-format public key blob of the CA key that signed the certificates; null = "any CA" (the empty ca_key the spec allows) */
   caKey: Buffer | null;
   /** Revoked serials, 1 to 2^64-1, any order, duplicates allowed. */
-  serials: bigint[];
+  serials: readonly bigint[] | BigUint64Array;
   /** Revoked key ids. */
   keyIds: string[];
 }
@@ -46,20 +47,11 @@ const CERT_EXTENSION = 0x39;
 const U64_MAX = (1n << 64n) - 1n;
 const SHA256_LENGTH = 32;
 
-// OpenSSH reads a bitmap as an mpint and refuses magnitudes over 2048 bytes (SSHBUF_MAX_BIGNUM).
-// Its own writer ignores that limit (ssh-keygen 9.2 writes KRLs it then cannot load), so we cap
-// every bitmap at 16384 bits and start another one.
-const MAX_BITMAP_BITS = 16384;
+// OpenSSH refuses bitmaps over 2048 bytes (krl-serials.ts), so ours never are.
 const MAX_BITMAP_MPINT_BYTES = MAX_BITMAP_BITS / 8;
 
 // A range sub-section can revoke up to 2^64 serials, but decodeKrl hands serials back one by one.
 const MAX_DECODED_SERIALS_PER_CA = 1 << 20;
-
-// Byte costs used to choose between encodings: a sub-section costs 1 (type) + 4 (length), a range
-// holds two uint64s, a bitmap an offset and an mpint length prefix before its bits.
-const COST_LIST_SERIAL = 8;
-const COST_RANGE = 1 + 4 + 16;
-const COST_BITMAP_START = 1 + 4 + 8 + 4;
 
 function krlError(message: string, hint?: string): TctlError {
   return new TctlError(message, { hint });
@@ -104,7 +96,7 @@ export function encodeKrl(input: KrlInput): Buffer {
 
 interface CaRevocations {
   caKey: Buffer | null;
-  serialLists: bigint[][];
+  serialLists: Array<readonly bigint[] | BigUint64Array>;
   keyIds: Set<string>;
 }
 
@@ -130,209 +122,20 @@ function mergeSectionsByCa(sections: KrlCertificateSection[]): CaRevocations[] {
 
 /** Returns null when the CA has nothing revoked: PROTOCOL.krl §2 wants at least one sub-section. */
 function encodeCertificateSection(ca: CaRevocations): Buffer | null {
-  const runs = serialRuns(ca.serialLists);
+  const serials = sortSerials(ca.serialLists);
   const keyIds = sortedKeyIds(ca.keyIds);
-  if (runs.count === 0 && keyIds.length === 0) return null;
+  if (serials.runs === 0 && keyIds.length === 0) return null;
 
   const w = new SshWriter();
   w.string(ca.caKey ?? Buffer.alloc(0)); // empty ca_key = any CA
   w.string(Buffer.alloc(0)); // reserved
-  writeSerialSubsections(w, runs);
+  writeSerialSubsections(w, serials);
   if (keyIds.length > 0) {
     const s = new SshWriter();
     for (const id of keyIds) s.string(id);
     w.byte(CERT_KEY_ID).string(s.toBuffer());
   }
   return w.toBuffer();
-}
-
-/** Sorted, disjoint, non-adjacent runs of serials, as parallel arrays for speed. */
-interface Runs {
-  lo: bigint[];
-  hi: bigint[];
-  count: number;
-}
-
-function serialRuns(lists: bigint[][]): Runs {
-  let total = 0;
-  for (const list of lists) total += list.length;
-  const all = new BigUint64Array(total);
-  let n = 0;
-  for (const list of lists) {
-    for (const s of list) {
-      if (typeof s !== 'bigint' || s < 0n || s > U64_MAX) {
-        throw krlError(`certificate serial ${String(s)} is not a 64-bit unsigned integer`);
-      }
-      if (s === 0n) {
-        // krl.c refuses serial 0 when loading (the whole KRL would be rejected), and never
-        // matches it: 0 is what a certificate carries when its CA assigned no serial.
-        throw krlError(
-          'certificate serial 0 cannot be revoked: OpenSSH treats 0 as "no serial"',
-          'revoke such certificates by key id or by public key',
-        );
-      }
-      all[n++] = s;
-    }
-  }
-  all.sort();
-
-  const lo: bigint[] = [];
-  const hi: bigint[] = [];
-  for (let i = 0; i < all.length; ) {
-    const start = all[i]!;
-    let end = start;
-    i++;
-    while (i < all.length && all[i]! <= end + 1n) end = all[i++]!;
-    lo.push(start);
-    hi.push(end);
-  }
-  return { lo, hi, count: lo.length };
-}
-
-const USE_LIST = 0;
-const USE_RANGE = 1;
-const USE_BITMAP = 2;
-
-/**
- * Picks list, range or bitmap per run with the smallest estimated size, as krl.c's
- * choose_next_state does, but over the whole run sequence (a small dynamic programme) rather than
- * greedily: list for isolated serials, range for long runs, bitmaps where revoked serials are dense
- * but scattered.
- */
-function chooseEncodings(runs: Runs): { use: Uint8Array; bitmapStart: Uint8Array } {
-  const m = runs.count;
-  // Costs are in bytes, bitmap bits counted fractionally. closed[i]: cheapest encoding of runs
-  // 0..i-1, any bitmap finished. open[i]: cheapest where run i-1 is in a bitmap run i may join;
-  // since bitmap size grows linearly with span, joining costs only the bits up to run i's end.
-  // Only one open bitmap is tracked per run, so with the 16384-bit cap this is near-optimal.
-  const closed = new Float64Array(m + 1);
-  const open = new Float64Array(m + 1).fill(Infinity);
-  const openFirst = new Int32Array(m + 1); // first run of the bitmap that open[i] ends in
-  const openIsNew = new Uint8Array(m + 1); // open[i]'s bitmap starts at run i-1
-  const closedVia = new Uint8Array(m + 1); // USE_LIST, USE_RANGE or USE_BITMAP (= close open[i])
-
-  for (let i = 0; i < m; i++) {
-    const lo = runs.lo[i]!;
-    const hi = runs.hi[i]!;
-    const len = Number(hi - lo) + 1;
-    const before = closed[i]!;
-
-    const asList = before + COST_LIST_SERIAL * len;
-    const asRange = before + COST_RANGE;
-
-    let bestOpen = Infinity;
-    if (len <= MAX_BITMAP_BITS) {
-      bestOpen = before + COST_BITMAP_START + len / 8;
-      openFirst[i + 1] = i;
-      openIsNew[i + 1] = 1;
-    }
-    if (i > 0 && open[i]! < Infinity) {
-      const first = openFirst[i]!;
-      const span = Number(hi - runs.lo[first]!) + 1;
-      if (span <= MAX_BITMAP_BITS) {
-        const extended = open[i]! + Number(hi - runs.hi[i - 1]!) / 8;
-        if (extended < bestOpen) {
-          bestOpen = extended;
-          openFirst[i + 1] = first;
-          openIsNew[i + 1] = 0;
-        }
-      }
-    }
-    open[i + 1] = bestOpen;
-
-    let bestClosed = asRange;
-    let via = USE_RANGE;
-    if (asList < bestClosed) {
-      bestClosed = asList;
-      via = USE_LIST;
-    }
-    if (bestOpen < bestClosed) {
-      bestClosed = bestOpen;
-      via = USE_BITMAP;
-    }
-    closed[i + 1] = bestClosed;
-    closedVia[i + 1] = via;
-  }
-
-  const use = new Uint8Array(m);
-  const bitmapStart = new Uint8Array(m);
-  let i = m;
-  let inOpen = false;
-  while (i > 0) {
-    if (!inOpen) {
-      const via = closedVia[i]!;
-      if (via === USE_BITMAP) {
-        inOpen = true;
-        continue;
-      }
-      use[i - 1] = via;
-      i--;
-    } else {
-      use[i - 1] = USE_BITMAP;
-      if (openIsNew[i] === 1) {
-        bitmapStart[i - 1] = 1;
-        inOpen = false;
-      }
-      i--;
-    }
-  }
-  return { use, bitmapStart };
-}
-
-/**
- * Every serial sub-section type may repeat and OpenSSH merges them on load, so all singly listed
- * serials share one list sub-section; ranges and bitmaps follow in ascending order.
- */
-function writeSerialSubsections(w: SshWriter, runs: Runs): void {
-  if (runs.count === 0) return;
-  const { use, bitmapStart } = chooseEncodings(runs);
-
-  let listed = 0;
-  for (let i = 0; i < runs.count; i++) {
-    if (use[i] === USE_LIST) listed += Number(runs.hi[i]! - runs.lo[i]!) + 1;
-  }
-  if (listed > 0) {
-    const list = Buffer.alloc(8 * listed);
-    let off = 0;
-    for (let i = 0; i < runs.count; i++) {
-      if (use[i] !== USE_LIST) continue;
-      for (let s = runs.lo[i]!; s <= runs.hi[i]!; s++) {
-        list.writeBigUInt64BE(s, off);
-        off += 8;
-      }
-    }
-    w.byte(CERT_SERIAL_LIST).string(list);
-  }
-
-  for (let i = 0; i < runs.count; ) {
-    if (use[i] === USE_RANGE) {
-      const range = Buffer.alloc(16);
-      range.writeBigUInt64BE(runs.lo[i]!, 0);
-      range.writeBigUInt64BE(runs.hi[i]!, 8);
-      w.byte(CERT_SERIAL_RANGE).string(range);
-      i++;
-    } else if (use[i] === USE_BITMAP) {
-      let end = i + 1;
-      while (end < runs.count && use[end] === USE_BITMAP && bitmapStart[end] === 0) end++;
-      w.byte(CERT_SERIAL_BITMAP).string(bitmapSubsection(runs, i, end));
-      i = end;
-    } else {
-      i++;
-    }
-  }
-}
-
-/** PROTOCOL.krl §2.3: bit N of the (big-endian) mpint revokes serial_offset + N. */
-function bitmapSubsection(runs: Runs, first: number, end: number): Buffer {
-  const offset = runs.lo[first]!;
-  const bits = Number(runs.hi[end - 1]! - offset) + 1;
-  const bytes = Buffer.alloc(Math.ceil(bits / 8));
-  for (let i = first; i < end; i++) {
-    const from = Number(runs.lo[i]! - offset);
-    const to = Number(runs.hi[i]! - offset);
-    for (let bit = from; bit <= to; bit++) bytes[bytes.length - 1 - (bit >> 3)]! |= 1 << (bit & 7);
-  }
-  return new SshWriter().uint64(offset).mpint(bytes).toBuffer();
 }
 
 function sortedKeyIds(ids: Iterable<string>): string[] {

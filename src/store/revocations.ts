@@ -36,17 +36,24 @@ export function readRevocations(dataDir: string): RevocationRecord[] {
   if (!fs.existsSync(file)) return [];
   const out: RevocationRecord[] = [];
   for (const line of readLinesSync(file)) {
-    if (line === '') continue;
-    try {
-      const r = JSON.parse(line) as RevocationRecord;
-      // A CA type this version does not know can only be a damaged line: revoke for both rather than neither.
-      if (r.kind === 'key-id' && r.caType !== undefined && !(CA_TYPES as readonly string[]).includes(r.caType)) delete r.caType;
-      out.push(r);
-    } catch {
-      // a torn append from a killed process: that revocation was never reported as done
-    }
+    const r = parseRevocationLine(line);
+    if (r !== undefined) out.push(r);
   }
   return out;
+}
+
+/** One line of revoked.jsonl; undefined for a line that holds no record. */
+export function parseRevocationLine(line: string): RevocationRecord | undefined {
+  if (line === '') return undefined;
+  try {
+    const r = JSON.parse(line) as RevocationRecord;
+    // A CA type this version does not know can only be a damaged line: revoke for both rather than neither.
+    if (r.kind === 'key-id' && r.caType !== undefined && !(CA_TYPES as readonly string[]).includes(r.caType)) delete r.caType;
+    return r;
+  } catch {
+    // a torn append from a killed process: that revocation was never reported as done
+    return undefined;
+  }
 }
 
 /** What identifies a revocation, so revoking twice records it once. */

@@ -156,6 +156,25 @@ describe('encodeKrl / decodeKrl', () => {
     assert.deepEqual(decodeKrl(krl).certificates[0]!.serials, sortBigints(set));
   });
 
+  test('serials given as a BigUint64Array encode as the same serials given as bigints', () => {
+    const rnd = new TestRandom(11);
+    // Around the 32-bit carry, 2^53 and 2^64, where the encoder's 32-bit halves could slip.
+    const bases = [1n, 0xffffffffn - 300n, (1n << 53n) - 300n, U64_MAX - 20_000n, 0xfffffffffn];
+    for (let round = 0; round < 20; round++) {
+      const serials: bigint[] = [];
+      for (const base of bases) {
+        const density = rnd.float();
+        for (let i = 0; i < rnd.int(0, 20_000); i++) if (rnd.float() < density && base + BigInt(i) <= U64_MAX) serials.push(base + BigInt(i));
+      }
+      for (let i = rnd.int(0, 50); i > 0; i--) serials.push(rnd.uint64() | 1n);
+      const shuffled = rnd.shuffle([...serials, ...serials.slice(0, 30)]);
+      const krl = encodeKrl(withSerials(shuffled));
+      assert.deepEqual(encodeKrl({ ...emptyKrl(), certificates: [{ caKey: FAKE_CA, serials: BigUint64Array.from(shuffled), keyIds: [] }] }), krl);
+      assert.deepEqual(decodeKrl(krl).certificates[0]?.serials ?? [], sortBigints(new Set(serials)));
+    }
+    assert.throws(() => encodeKrl({ ...emptyKrl(), certificates: [{ caKey: FAKE_CA, serials: BigUint64Array.from([3n, 0n]), keyIds: [] }] }), /serial 0 cannot be revoked/);
+  });
+
   test('refuses input OpenSSH could not load or would misread', () => {
     assert.throws(() => encodeKrl(withSerials([5n, 0n])), /serial 0 cannot be revoked/);
     assert.throws(() => encodeKrl(withSerials([-1n])), /not a 64-bit unsigned integer/);

@@ -73,11 +73,11 @@ export async function authExport(opts: ExportOptions): Promise<void> {
  */
 async function exportKrl(dataDir: string, state: State, out: string | undefined): Promise<void> {
   const { buildKrl } = await import('../../ca/revocation.js');
-  const { readRevocations } = await import('../../store/revocations.js');
+  const { scanRevocations } = await import('../../store/revocation-scan.js');
   if (out === undefined && process.stdout.isTTY) {
     throw new UsageError('refusing to write a binary KRL to a terminal', 'use -o FILE or redirect: tctl auth export --type=krl > revoked.krl');
   }
-  const krl = buildKrl(state, readRevocations(dataDir), new Date());
+  const krl = buildKrl(state, scanRevocations(dataDir), new Date());
   if (out !== undefined) writeFileAtomic(out, krl, { mode: 0o644, overwrite: true });
   else process.stdout.write(krl);
 }

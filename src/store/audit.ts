@@ -104,7 +104,7 @@ export interface AuditVerdict {
 }
 
 /** Lines as raw bytes (no decoding, so no two byte strings look alike), 64 KiB reads at a time. */
-function* lineBytes(fd: number): Generator<Buffer | 'too long'> {
+export function* lineBytes(fd: number): Generator<Buffer | 'too long'> {
   const buf = Buffer.alloc(64 * 1024);
   let pending: Buffer[] = [];
   let pendingBytes = 0;

@@ -3,7 +3,7 @@
 // copied, as it is).
 import * as fs from 'node:fs';
 import type { AuditLineBytes } from '../audit.js';
-import { MAX_AUDIT_LINE_BYTES } from '../audit.js';
+import { lineBytes } from '../audit.js';
 import { fileError } from '../files.js';
 import { TctlError } from '../../errors.js';
 
@@ -18,28 +18,7 @@ export function* readLineBytes(file: string): Generator<AuditLineBytes> {
   }
   try {
     if (!fs.fstatSync(fd).isFile()) throw new TctlError(`${file} is not a regular file`, { hint: 'restore the data dir from a backup' });
-    const buf = Buffer.alloc(64 * 1024);
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      let from = 0;
-      for (let nl = buf.indexOf(0x0a, from); nl !== -1 && nl < n; nl = buf.indexOf(0x0a, from)) {
-        pending.push(Buffer.from(buf.subarray(from, nl)));
-        yield Buffer.concat(pending);
-        pending = [];
-        pendingBytes = 0;
-        from = nl + 1;
-      }
-      pending.push(Buffer.from(buf.subarray(from, n)));
-      pendingBytes += n - from;
-      if (pendingBytes > MAX_AUDIT_LINE_BYTES) {
-        yield 'too long';
-        return;
-      }
-    }
-    if (pendingBytes > 0) yield Buffer.concat(pending);
+    yield* lineBytes(fd);
   } finally {
     fs.closeSync(fd);
   }

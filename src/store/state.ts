@@ -264,16 +264,23 @@ function checkStorage(file: string, o: Record<string, unknown>, what: string, re
   return out;
 }
 
+/** Checks that name the field that is missing or of the wrong shape, as damage to this file. */
+function shapeCheckers(file: string) {
+  return {
+    obj(v: unknown, what: string): Record<string, unknown> {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw damaged(file, `${what} is missing or not an object`);
+      return v as Record<string, unknown>;
+    },
+    str(o: Record<string, unknown>, k: string, what: string): string {
+      const v = o[k];
+      if (typeof v !== 'string' || v === '') throw damaged(file, `${what}.${k} is missing`);
+      return v;
+    },
+  };
+}
+
 function checkState(file: string, raw: unknown): State {
-  const obj = (v: unknown, what: string): Record<string, unknown> => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw damaged(file, `${what} is missing or not an object`);
-    return v as Record<string, unknown>;
-  };
-  const str = (o: Record<string, unknown>, k: string, what: string): string => {
-    const v = o[k];
-    if (typeof v !== 'string' || v === '') throw damaged(file, `${what}.${k} is missing`);
-    return v;
-  };
+  const { obj, str } = shapeCheckers(file);
   const key = (v: unknown, what: string, retired = false): CaKeyRecord => {
     const o = obj(v, what);
     const keyType = str(o, 'keyType', what);
@@ -336,15 +343,7 @@ const ROTATION_FIELDS = ['phase', 'mode', 'startedAt', 'gracePeriodSeconds', 'ph
  */
 function checkTls(file: string, tls: Record<string, unknown>, sshAuths: Record<string, unknown>): Partial<Record<TlsCa, TlsAuthorityRecord>> {
   const out: Partial<Record<TlsCa, TlsAuthorityRecord>> = {};
-  const obj = (v: unknown, what: string): Record<string, unknown> => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw damaged(file, `${what} is missing or not an object`);
-    return v as Record<string, unknown>;
-  };
-  const str = (o: Record<string, unknown>, k: string, what: string): string => {
-    const v = o[k];
-    if (typeof v !== 'string' || v === '') throw damaged(file, `${what}.${k} is missing`);
-    return v;
-  };
+  const { obj, str } = shapeCheckers(file);
   const key = (v: unknown, what: string, retired = false): TlsKeyRecord => {
     const o = obj(v, what);
     const keyType = str(o, 'keyType', what);

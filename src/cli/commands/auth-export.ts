@@ -1,4 +1,5 @@
-import { checkTrustedKeys, loadCurrentState, trustedKeyRecords } from '../../ca/authority.js';
+import { checkTrustedKeys, trustedKeyRecords } from '../../ca/ca-keys.js';
+import { loadCurrentState } from '../../ca/schedule.js';
 import { UsageError, oneOf } from '../../errors.js';
 import { authorizedKeysCaLine, defaultHostPatterns, knownHostsCaLine, trustedUserCaLine } from '../../formats/export.js';
 import { writeFileAtomic } from '../../store/files.js';

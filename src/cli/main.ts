@@ -118,7 +118,7 @@ function run<T>(load: () => Promise<Action<T>>, keys?: KeyUse | ((opts: Record<s
     const action = await load();
     const opts = cmd.optsWithGlobals() as T & GlobalOptions;
     const use = typeof keys === 'function' ? keys(opts as Record<string, unknown>) : keys;
-    if (!use) return action(opts);
+    if (!use || (use === 'check' && !keySettingsGiven(opts))) return action(opts);
     const { openCaKeys, closeCaKeys } = await import('./ca-keys.js');
     try {
       await openCaKeys(opts, use);
@@ -127,6 +127,15 @@ function run<T>(load: () => Promise<Action<T>>, keys?: KeyUse | ((opts: Record<s
       closeCaKeys();
     }
   };
+}
+
+/**
+ * A command that only checks keys (export, status) never asks for anything, so with no
+ * passphrase file and no PKCS#11 settings there is nothing to set up: it skips loading the key
+ * access code, which keeps `auth export` start-up close to bare Node.
+ */
+function keySettingsGiven(opts: GlobalOptions): boolean {
+  return opts.passphraseFile !== undefined || opts.config !== undefined || Object.entries(process.env).some(([k, v]) => v !== undefined && v !== '' && (k === 'TCTL_CA_PASSPHRASE_FILE' || k.startsWith('TCTL_PKCS11_')));
 }
 
 export function buildProgram(): Command {

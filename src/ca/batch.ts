@@ -54,7 +54,8 @@ function permitField(v: unknown): Permit[] | undefined {
 }
 
 /** Parses and checks one request line; throws a UsageError describing the problem. */
-export function parseBatchLine(line: string, compat: Compat, now: Date = new Date()): BatchRequest {
+/** recheck=false: the line's key already passed the value check (pass 1 over the same spool bytes). */
+export function parseBatchLine(line: string, compat: Compat, now: Date = new Date(), recheck = true): BatchRequest {
   const raw = parseStrictJson(line);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError('not a JSON object');
   const o = raw as Record<string, unknown>;
@@ -65,7 +66,7 @@ export function parseBatchLine(line: string, compat: Compat, now: Date = new Dat
   if (publicKeyText === undefined) throw new UsageError('"public_key" is required (an OpenSSH public key line)');
   let publicKey;
   try {
-    publicKey = parseOpenSshPublicKey(publicKeyText);
+    publicKey = parseOpenSshPublicKey(publicKeyText, { checkValue: recheck });
   } catch (err) {
     if (err instanceof PublicKeyInputError) throw new UsageError(`"public_key": ${err.message}`);
     throw err;

@@ -112,12 +112,19 @@ export function openCaKey(dataDir: string, record: StoredKey, fingerprintOf: Fin
   }
   if (!record.file) throw new TctlError(`the CA key ${record.fingerprint} is retired and cannot sign`);
   const file = path.join(dataDir, record.file);
-  let pem: string;
+  return fileSigner(file, readCaKeyPem(file), record, fingerprintOf, statePath);
+}
+
+function readCaKeyPem(file: string): string {
   try {
-    pem = readFileCapped(file, MAX_DATA_FILE_BYTES).toString('utf8');
+    return readFileCapped(file, MAX_DATA_FILE_BYTES).toString('utf8');
   } catch (err) {
     throw fileError('cannot read CA key', file, err);
   }
+}
+
+/** The signer of a key file already read, matched to its record; decrypted keys are kept for the command. */
+function fileSigner(file: string, pem: string, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): CaSigner {
   const encrypted = isEncryptedPem(pem);
   if (record.encrypted && !encrypted) {
     throw new TctlError(`CA key ${file} is not encrypted, but ${statePath} says it is`, { hint: 'the file was replaced: restore the data dir from a backup' });
@@ -147,20 +154,19 @@ export function openCaKey(dataDir: string, record: StoredKey, fingerprintOf: Fin
  */
 export function checkCaKey(dataDir: string, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): { storage: KeyStorage; checked: boolean } {
   const storage = storageOf(record);
-  if (record.file && !settings.passphrase) {
+  let signer: CaSigner;
+  if (record.file && !record.pkcs11) {
+    // One read serves both the header check and the key itself.
     const file = path.join(dataDir, record.file);
-    let pem: string;
-    try {
-      pem = readFileCapped(file, MAX_DATA_FILE_BYTES).toString('utf8');
-    } catch (err) {
-      throw fileError('cannot read CA key', file, err);
-    }
-    if (isEncryptedPem(pem)) {
+    const pem = readCaKeyPem(file);
+    if (!settings.passphrase && isEncryptedPem(pem)) {
       encryptedKeyParams(pem, `CA key ${file}`);
       return { storage: 'encrypted', checked: false };
     }
+    signer = fileSigner(file, pem, record, fingerprintOf, statePath);
+  } else {
+    signer = openCaKey(dataDir, record, fingerprintOf, statePath);
   }
-  const signer = openCaKey(dataDir, record, fingerprintOf, statePath);
   return { storage: signer.location.kind === 'pkcs11' ? 'pkcs11' : signer.location.kind === 'file' && signer.location.encrypted ? 'encrypted' : storage, checked: true };
 }
 

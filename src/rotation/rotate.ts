@@ -2,6 +2,7 @@
 // key records alike (K is the record type). Creating a key
 // file is the caller's job (passed in as newKey), and so is removing the private key files a
 // transition stops naming (keyFilesDropped lists them), so these functions never touch the disk.
+import { formatDuration } from '../ca/duration.js';
 import type { DurationCap } from '../ca/duration.js';
 import { TctlError } from '../errors.js';
 import type { AuthorityOf, KeyRecordBase, Retired } from '../store/state.js';
@@ -169,4 +170,20 @@ export function nextDue(auth: { rotation: AuthorityOf<unknown>['rotation'] }, no
   const schedule = autoSchedule(auth);
   const here = schedule.findIndex((s) => s.phase === auth.rotation.phase);
   return schedule.slice(here + 1).find((s) => s.at > now);
+}
+
+/** A rotation as `tctl status` reports it (text and JSON), for SSH and TLS CAs alike. */
+export function rotationStatus(auth: { rotation: AuthorityOf<unknown>['rotation'] }, now: Date) {
+  const r = auth.rotation;
+  const due = nextDue(auth, now);
+  return {
+    phase: r.phase,
+    mode: r.phase === 'standby' ? null : (r.mode ?? 'manual'),
+    startedAt: r.startedAt ?? null,
+    gracePeriod: r.gracePeriodSeconds === undefined ? null : formatDuration(r.gracePeriodSeconds),
+    nextPhase: due?.phase ?? null,
+    nextPhaseAt: due?.at.toISOString() ?? null,
+    todo: PHASE_TABLE[r.phase].todo,
+    damaged: r.damage?.problems ?? null,
+  };
 }

@@ -4,10 +4,8 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
 import { keyWhere, tlsFingerprintOf } from '../../ca/key-access.js';
-import { formatDuration } from '../../ca/duration.js';
 import { TctlError } from '../../errors.js';
-import { PHASE_TABLE } from '../../rotation/phases.js';
-import { nextDue } from '../../rotation/rotate.js';
+import { rotationStatus } from '../../rotation/rotate.js';
 import { statePath } from '../../store/state.js';
 import type { State, TlsKeyRecord } from '../../store/state.js';
 import { TLS_CAS } from '../../x509/types.js';
@@ -34,8 +32,6 @@ export function tlsStatus(dataDir: string, state: State, now: Date) {
       const a = state.tls![t];
       if (!a) return [];
       const signer = signingKeyRecord(a);
-      const r = a.rotation;
-      const due = nextDue(a, now);
       const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, expires: checkedExpiry(dataDir, k), key: keyWhere(dataDir, k, tlsFingerprintOf, statePath(dataDir)) }));
       return [[t, {
         keyType: signer.keyType,
@@ -43,16 +39,7 @@ export function tlsStatus(dataDir: string, state: State, now: Date) {
         expires: trusted.find((k) => k.fingerprint === signer.fingerprint)!.expires,
         key: trusted.find((k) => k.fingerprint === signer.fingerprint)!.key,
         trusted,
-        rotation: {
-          phase: r.phase,
-          mode: r.phase === 'standby' ? null : (r.mode ?? 'manual'),
-          startedAt: r.startedAt ?? null,
-          gracePeriod: r.gracePeriodSeconds === undefined ? null : formatDuration(r.gracePeriodSeconds),
-          nextPhase: due?.phase ?? null,
-          nextPhaseAt: due?.at.toISOString() ?? null,
-          todo: PHASE_TABLE[r.phase].todo,
-          damaged: r.damage?.problems ?? null,
-        },
+        rotation: rotationStatus(a, now),
       }]];
     }),
   );

@@ -1,10 +1,8 @@
 import { loadCurrentState, signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
 import { sshFingerprintOf } from '../../ca/ca-keys.js';
 import { keyWhere } from '../../ca/key-access.js';
-import { formatDuration } from '../../ca/duration.js';
 import { liveCertificateCounts, retiringKey } from '../../ca/inventory.js';
-import { PHASE_TABLE } from '../../rotation/phases.js';
-import { nextDue } from '../../rotation/rotate.js';
+import { rotationStatus } from '../../rotation/rotate.js';
 import { CA_TYPES, scheduleDamageError, statePath } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
@@ -26,25 +24,16 @@ export async function status(opts: StatusOptions): Promise<void> {
     CA_TYPES.map((t) => {
       const a = state.authorities[t];
       const signer = signingKeyRecord(a);
-      const due = nextDue(a, now);
-      const r = a.rotation;
+      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, key: keyWhere(dataDir, k, sshFingerprintOf, statePath(dataDir)) }));
       return [
         t,
         {
           keyType: signer.keyType,
           fingerprint: signer.fingerprint,
-          key: keyWhere(dataDir, signer, sshFingerprintOf, statePath(dataDir)),
-          trusted: trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, key: keyWhere(dataDir, k, sshFingerprintOf, statePath(dataDir)) })),
-          rotation: {
-            phase: r.phase,
-            mode: r.phase === 'standby' ? null : (r.mode ?? 'manual'),
-            startedAt: r.startedAt ?? null,
-            gracePeriod: r.gracePeriodSeconds === undefined ? null : formatDuration(r.gracePeriodSeconds),
-            nextPhase: due?.phase ?? null,
-            nextPhaseAt: due?.at.toISOString() ?? null,
-            todo: PHASE_TABLE[r.phase].todo,
-            damaged: r.damage?.problems ?? null,
-          },
+          // The signer is among the trusted keys: each key is opened once.
+          key: trusted.find((k) => k.fingerprint === signer.fingerprint)!.key,
+          trusted,
+          rotation: rotationStatus(a, now),
           retiring: retiring[t] === undefined ? null : { fingerprint: retiring[t], liveCertificates: live.get(retiring[t]!) ?? 0 },
         },
       ];

@@ -230,6 +230,23 @@ export function reserveFile(target: string, mode: number): ReservedFile {
   };
 }
 
+/** Publishes a command's reserved outputs in order, noting each in published for discardReserved. */
+export function publishReserved(reserved: ReservedFile[], overwrite: boolean, published: string[]): void {
+  for (const r of reserved) {
+    r.publish(overwrite);
+    published.push(r.target);
+  }
+}
+
+/**
+ * Undoes a command's outputs after a failure: the temp files go, and so do the files it published
+ * unless they replaced others, so it leaves all of its outputs or none.
+ */
+export function discardReserved(reserved: ReservedFile[], published: string[], overwrite: boolean): void {
+  for (const r of reserved) r.discard();
+  if (!overwrite) for (const p of published) fs.rmSync(p, { force: true });
+}
+
 /**
  * Moves a staged temp file into place. Without overwrite a hard link makes "create only if
  * absent" atomic; with it, rename replaces whatever is at target (a symlink itself, never

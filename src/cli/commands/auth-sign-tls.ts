@@ -10,7 +10,7 @@ import { parseDuration } from '../../ca/duration.js';
 import { checkHostPrincipals, checkUserPrincipal, splitList } from '../../ca/principals.js';
 import { issueTlsCertificate, PROFILE_CA, type TlsIssued } from '../../ca/tls-issue.js';
 import { TctlError, UsageError } from '../../errors.js';
-import { fileError, readFileCapped, reserveFile, type ReservedFile } from '../../store/files.js';
+import { discardReserved, fileError, publishReserved, readFileCapped, reserveFile, type ReservedFile } from '../../store/files.js';
 import { loadState } from '../../store/state.js';
 import {
   checkCommonName, generateX509Key, LEAF_KEY_TYPES, type LeafProfile, parsePublicKeyInput, privateKeyPem, type TlsCa, type X509KeyType,
@@ -153,15 +153,11 @@ export async function authSignTls(opts: SignOptions, format: string): Promise<vo
           else if (o.content === 'cert+key') reserved[i]!.fill(done.certificate.pem + keyPem);
           else if (o.content !== 'key') reserved[i]!.fill(done.bundles[o.content]!);
         });
-        for (const r of reserved) {
-          r.publish(overwrite);
-          published.push(r.target);
-        }
+        publishReserved(reserved, overwrite, published);
       },
     });
   } catch (err) {
-    for (const r of reserved) r.discard();
-    if (!overwrite) for (const p of published) fs.rmSync(p, { force: true });
+    discardReserved(reserved, published, overwrite);
     if (madeDir) {
       try {
         fs.rmdirSync(out);

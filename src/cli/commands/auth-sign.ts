@@ -13,7 +13,7 @@ import { TctlError, UsageError, allowedValues, oneOf } from '../../errors.js';
 import { certificateFileText } from '../../formats/certificate-file.js';
 import { KEY_TYPES, generatePrivateKey, openSshPrivateKey, publicKeyLine, sshPublicKey } from '../../ssh/keys.js';
 import type { KeyObject } from 'node:crypto';
-import { outputExists, reserveFile } from '../../store/files.js';
+import { discardReserved, outputExists, publishReserved, reserveFile } from '../../store/files.js';
 import type { ReservedFile } from '../../store/files.js';
 import { loadState } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
@@ -161,17 +161,13 @@ export async function authSign(opts: SignOptions): Promise<void> {
       // audited as an error naming the serial.
       deliver: ([issued]) => {
         reserved.at(-1)!.fill(certificateFileText(request.publicKey, issued!.certificate, request.keyId));
-        for (const r of reserved) {
-          r.publish(overwrite);
-          published.push(r.target);
-        }
+        publishReserved(reserved, overwrite, published);
       },
     });
   } catch (err) {
     // Another process may have created one of the files since we checked, or the disk filled:
     // leave nothing half-written.
-    for (const r of reserved) r.discard();
-    if (!overwrite) for (const p of published) fs.rmSync(p, { force: true });
+    discardReserved(reserved, published, overwrite);
     throw err;
   }
   let agentLifetime: number | undefined;

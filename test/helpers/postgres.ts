@@ -4,10 +4,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunResult } from './run.js';
+import { freeLoopbackPort } from './ports.js';
 
 /** Set to 1 to skip PostgreSQL tests on a machine without it; unset, a missing PostgreSQL fails them. */
 export const SKIP_PG_ENV = 'TCTL_SKIP_POSTGRES';
@@ -102,17 +102,6 @@ function killOnExit(child: ChildProcess, dir: string): void {
   }
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not pick a free port'))));
-    });
-  });
-}
 
 function cleanEnv(home: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, LANG: 'C', PGCONNECT_TIMEOUT: '10' };

@@ -3,10 +3,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunResult } from './run.js';
+import { freeLoopbackPort } from './ports.js';
 
 /** Set to 1 to skip the interop tests (e.g. on a machine without OpenSSH); unset, missing tools fail them. */
 export const SKIP_ENV = 'TCTL_SKIP_INTEROP';
@@ -114,18 +114,6 @@ function killOnExit(child: ChildProcess): void {
   }
 }
 
-/** A port that was free a moment ago; sshd may still lose a race for it, so callers retry. */
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not pick a free port'))));
-    });
-  });
-}
 
 function sshdConfig(opts: SshdOptions, port: number, pidFile: string): string {
   const lines = [

@@ -10,6 +10,7 @@ import { loadCaKey, signingKeyRecord } from '../src/ca/authority.js';
 import { FOREVER, signCertificate } from '../src/ssh/certificate.js';
 import { generatePrivateKey, publicKeyLine, sshPublicKey } from '../src/ssh/keys.js';
 import { loadState } from '../src/store/state.js';
+import { DirCaStore } from '../src/store/local/dir-ca-store.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TCTL = path.join(ROOT, 'bin', 'tctl');
@@ -111,7 +112,7 @@ rows.push({ what: `batch rate vs raw node:crypto ed25519 sign`, ours: `${Math.ro
 
 // 4. KRL of 100,000 revoked serials: runs and scattered serials
 progress('KRL of 100,000 serials');
-const state = loadState(dataDir);
+const state = loadState(new DirCaStore(dataDir));
 const signer = signingKeyRecord(state.authorities.host);
 const serials: bigint[] = [];
 let s = 1_000n;
@@ -129,7 +130,7 @@ fs.writeFileSync(
   serials.map((n) => JSON.stringify({ kind: 'serial', serial: n.toString(), caFingerprint: signer.fingerprint, revokedAt: now })).join('\n') + '\n',
 );
 const caPub = path.join(work, 'host_ca.pub');
-fs.writeFileSync(caPub, publicKeyLine(sshPublicKey(loadCaKey(dataDir, signer).privateKey!).type, Buffer.from(signer.publicKey, 'base64')) + '\n');
+fs.writeFileSync(caPub, publicKeyLine(sshPublicKey(loadCaKey(new DirCaStore(dataDir), signer).privateKey!).type, Buffer.from(signer.publicKey, 'base64')) + '\n');
 fs.writeFileSync(path.join(work, 'krl.spec'), serials.map((n) => `serial: ${n}`).join('\n') + '\n');
 const ourKrl = times(3, () => tctl(['auth', 'export', '--type=krl', '-o', 'ours.krl']).ms);
 const theirKrl = times(3, () => {
@@ -141,7 +142,7 @@ const theirSize = fs.statSync(path.join(work, 'theirs.krl')).size;
 rows.push({ what: 'KRL 100k serials: export time', ours: fmt(ourKrl), baseline: `ssh-keygen -k: ${fmt(theirKrl)}`, ratio: `${(ourKrl.median / theirKrl.median).toFixed(2)}x`, target: 'report' });
 rows.push({ what: 'KRL 100k serials: file size', ours: `${ourSize} B`, baseline: `ssh-keygen -k: ${theirSize} B`, ratio: `${(ourSize / theirSize).toFixed(3)}x`, target: 'report' });
 // Verdicts on a sample: revoked serials, their neighbours, and random ones.
-const caKey = loadCaKey(dataDir, signer).privateKey!;
+const caKey = loadCaKey(new DirCaStore(dataDir), signer).privateKey!;
 const subject = sshPublicKey(generatePrivateKey('ed25519'));
 const revokedSet = new Set(serials);
 const sample: bigint[] = [];

@@ -1,7 +1,6 @@
 // The certificate authority over a data dir: sign SSH certificates with serials and a log entry
 // each, advance rotations (SSH and TLS keys) by the clock or by the operator, and retire keys.
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import { TctlError } from '../errors.js';
 import type { Phase } from '../rotation/phases.js';
 import { moveToPhase, recoveryPhases, repairStandby, rotateNow } from '../rotation/rotate.js';
@@ -9,10 +8,8 @@ import { FOREVER, signCertificate } from '../ssh/certificate.js';
 import { toSshSigner } from '../keys/adapters.js';
 import { fingerprint } from '../ssh/keys.js';
 import type { KeyType, SshSigner } from '../ssh/keys.js';
-import { appendAudit, audited } from '../store/audit.js';
-import { allocateSerials, appendIssuance } from '../store/issuance.js';
+import { audited } from '../store/audit.js';
 import type { IssuanceRecord } from '../store/issuance.js';
-import { withLock } from '../store/lock.js';
 import { loadState, scheduleDamageError, statePath } from '../store/state.js';
 import type { AuthorityOf, CaKeyRecord, CaType, KeyRecordBase, State, TlsAuthorityRecord, TlsKeyRecord } from '../store/state.js';
 import type { TlsCa, X509KeyType } from '../x509/types.js';
@@ -28,6 +25,7 @@ import { systemClock } from './schedule.js';
 export { ROTATING_CAS, loadCurrentState, observeSchedules, systemClock } from './schedule.js';
 export type { Clock, RemovedKeyFile, RotatingCa } from './schedule.js';
 import { type KeyStorage, storageLike, tlsFingerprintOf } from './key-access.js';
+import type { CaStore } from '../store/ca-store.js';
 
 
 /**
@@ -35,7 +33,7 @@ import { type KeyStorage, storageLike, tlsFingerprintOf } from './key-access.js'
  * any state names it. Implemented in tls-keys.ts, which the CLI loads only on paths that need it,
  * so SSH commands never load the X.509 code.
  */
-export type TlsKeyMaker = (dataDir: string, clusterName: string, ca: TlsCa, keyType: X509KeyType, now: Date, storage: KeyStorage) => TlsKeyRecord;
+export type TlsKeyMaker = (store: CaStore, clusterName: string, ca: TlsCa, keyType: X509KeyType, now: Date, storage: KeyStorage) => TlsKeyRecord;
 
 export interface IssuedCertificate {
   request: CertificateRequest;
@@ -59,7 +57,7 @@ const isoTime = (seconds: bigint): string => (seconds === FOREVER ? 'forever' : 
  * entry says "error", with the reason and the certificates already in the issuance log.
  */
 export function withSigningSession<T>(
-  dataDir: string,
+  store: CaStore,
   plan: { count: number; types: CaType[] },
   fn: (session: SigningSession) => T,
   clock: Clock = systemClock,
@@ -67,7 +65,7 @@ export function withSigningSession<T>(
   const count = plan.count;
   // A session that signs nothing would spend no serial but still audit an "ok" signing.
   if (!Number.isSafeInteger(count) || count < 1) throw new Error(`signing session: bad count ${count}`);
-  return withLock(dataDir, () => {
+  return store.withLock(() => {
     let first: bigint | undefined;
     let logged = 0;
     const audit: IssuanceRecord[] = [];
@@ -81,21 +79,21 @@ export function withSigningSession<T>(
     let result: T;
     try {
       const now = clock();
-      const state = observeSchedules(dataDir, loadState(dataDir), now);
-      const revoked = revocationIndex(dataDir);
+      const state = observeSchedules(store, loadState(store), now);
+      const revoked = revocationIndex(store);
       const keys = new Map<CaType, { record: CaKeyRecord; signer: SshSigner }>();
       const signerFor = (t: CaType) => {
         let s = keys.get(t);
         if (!s) {
           const record = signingKeyRecord(state.authorities[t]);
-          s = { record, signer: toSshSigner(loadCaKey(dataDir, record)) };
+          s = { record, signer: toSshSigner(loadCaKey(store, record)) };
           keys.set(t, s);
         }
         return s;
       };
       // Load (and so check) the CA keys before a serial is spent.
       for (const t of plan.types) signerFor(t);
-      const firstSerial = allocateSerials(dataDir, count);
+      const firstSerial = store.reserveSerials(count);
       first = firstSerial;
       let serial = firstSerial;
       let pending: IssuanceRecord[] = [];
@@ -130,7 +128,9 @@ export function withSigningSession<T>(
           return { request, certificate, record };
         },
         flush() {
-          appendIssuance(dataDir, pending);
+          store.appendIssuance(pending);
+          // On record before the caller hands any of these certificates out.
+          store.checkpoint();
           logged += pending.length;
           pending = [];
         },
@@ -138,12 +138,13 @@ export function withSigningSession<T>(
       result = fn(session);
       session.flush();
     } catch (err) {
-      if (fs.existsSync(statePath(dataDir))) {
-        appendAudit(dataDir, { command: 'auth sign', what: what(), result: 'error', error: (err as Error).message });
+      if (store.isInitialised()) {
+        store.appendAudit({ command: 'auth sign', what: what(), result: 'error', error: (err as Error).message });
+        store.checkpoint();
       }
       throw err;
     }
-    appendAudit(dataDir, { command: 'auth sign', what: what(), result: 'ok' });
+    store.appendAudit({ command: 'auth sign', what: what(), result: 'ok' });
     return result;
   });
 }
@@ -153,13 +154,13 @@ export function withSigningSession<T>(
  * is appended and inside the audited session, so a delivery that fails is audited as one.
  */
 export function issueCertificates(
-  dataDir: string,
+  store: CaStore,
   requests: CertificateRequest[],
   opts: { deliver?: (issued: IssuedCertificate[]) => void; clock?: Clock } = {},
 ): IssuedCertificate[] {
   const checked = requests.map(checkRequest);
   const types = [...new Set(checked.map((r) => r.type))];
-  return withSigningSession(dataDir, { count: checked.length, types }, (session) => {
+  return withSigningSession(store, { count: checked.length, types }, (session) => {
     const issued = checked.map((r) => session.sign(r));
     session.flush();
     opts.deliver?.(issued);
@@ -175,7 +176,7 @@ export type RotateAction =
 function applyRotation<K extends KeyRecordBase>(auth: AuthorityOf<K>, action: RotateAction, now: Date, newKey: () => K, recovering: boolean, caName: string): AuthorityOf<K> {
   if (action.kind === 'auto') {
     if (auth.rotation.phase !== 'standby') {
-      throw new TctlError(`the ${caName} CA is already rotating (phase "${auth.rotation.phase}")`, {
+      throw new TctlError(`cannot start a rotation of the ${caName} CA while another is in progress (phase "${auth.rotation.phase}")`, {
         hint: `advance it with "tctl auth rotate --type=${caName} --manual --phase=..." or check "tctl status"`,
       });
     }
@@ -192,17 +193,17 @@ function applyRotation<K extends KeyRecordBase>(auth: AuthorityOf<K>, action: Ro
  * move their SSH and TLS keys together (same step, same clock); db and db_client are TLS only.
  * makeTlsKey is needed when the step creates a TLS key.
  */
-export function rotateAuthority(dataDir: string, caType: RotatingCa, action: RotateAction, clock: Clock = systemClock, makeTlsKey?: TlsKeyMaker): State {
-  return withLock(dataDir, () => audited(dataDir, 'auth rotate', () => {
+export function rotateAuthority(store: CaStore, caType: RotatingCa, action: RotateAction, clock: Clock = systemClock, makeTlsKey?: TlsKeyMaker): State {
+  return store.withLock(() => audited(store, 'auth rotate', () => {
     const now = clock();
-    const state = observeSchedules(dataDir, loadState(dataDir, { allowDamagedSchedule: true }), now);
+    const state = observeSchedules(store, loadState(store, { allowDamagedSchedule: true }), now);
     const tlsRecord = state.tls?.[caType];
     if (!isSshCa(caType) && !tlsRecord) throw noTlsAuthorities();
     const rotation = isSshCa(caType) ? state.authorities[caType].rotation : tlsRecord!.rotation;
     const damage = rotation.damage;
     // With a damaged schedule only the steps that end this CA's rotation run (see state.ts checkRotation).
     const recovering = damage !== undefined && action.kind === 'manual' && recoveryPhases(rotation.phase).includes(action.phase);
-    const refusal = scheduleDamageError(dataDir, state);
+    const refusal = scheduleDamageError(store, state);
     if (refusal && !recovering) throw refusal;
     const updated: State = { ...state };
     if (isSshCa(caType)) {
@@ -210,8 +211,8 @@ export function rotateAuthority(dataDir: string, caType: RotatingCa, action: Rot
       // The new key file is written before state.json names it: a crash leaves an unused file, never a missing key.
       // A new key is kept where the key it replaces is (file, encrypted file, token).
       const newKey = () => {
-        const storage = storageLike(dataDir, auth.current, sshFingerprintOf, statePath(dataDir));
-        return createCaKey(dataDir, caType, action.keyType ?? auth.current.keyType, now, { storage, clusterName: state.clusterName });
+        const storage = storageLike(store, auth.current, sshFingerprintOf, statePath(store));
+        return createCaKey(store, caType, action.keyType ?? auth.current.keyType, now, { storage, clusterName: state.clusterName });
       };
       const next = applyRotation(auth, action, now, newKey, recovering, caType);
       updated.authorities = { ...state.authorities, [caType]: next };
@@ -219,12 +220,12 @@ export function rotateAuthority(dataDir: string, caType: RotatingCa, action: Rot
     if (tlsRecord) {
       const newTlsKey = () => {
         if (!makeTlsKey) throw new Error('rotateAuthority: a TLS key is needed but no key maker was given');
-        const storage = storageLike(dataDir, tlsRecord.current, tlsFingerprintOf, statePath(dataDir));
-        return makeTlsKey(dataDir, state.clusterName, caType as TlsCa, action.tlsKeyType ?? tlsRecord.current.keyType, now, storage);
+        const storage = storageLike(store, tlsRecord.current, tlsFingerprintOf, statePath(store));
+        return makeTlsKey(store, state.clusterName, caType as TlsCa, action.tlsKeyType ?? tlsRecord.current.keyType, now, storage);
       };
       updated.tls = { ...state.tls, [caType]: applyRotation(tlsRecord, action, now, newTlsKey, recovering, caType) };
     }
-    const removed = saveRetiring(dataDir, state, updated);
+    const removed = saveRetiring(store, state, updated);
     return {
       result: updated,
       what: {

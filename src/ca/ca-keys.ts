@@ -9,6 +9,7 @@ import type { KeyType } from '../ssh/keys.js';
 import { CA_TYPES, KEYS_DIR, statePath } from '../store/state.js';
 import { type KeyStorage, checkCaKey, createStoredKey, openCaKey } from './key-access.js';
 import type { AuthorityOf, CaKeyRecord, CaType, State } from '../store/state.js';
+import type { CaStore } from '../store/ca-store.js';
 
 const SSH_CA_KEY_TYPES: Record<KeyType, CaKeyType> = { ed25519: 'ed25519', ecdsa: 'ecdsa-p256', rsa: 'rsa' };
 
@@ -19,9 +20,9 @@ export const sshFingerprintOf = (publicKey: KeyObject): string => fingerprint(ss
  * Creates a new CA key where `storage` says (a file, an encrypted file, the token), its private
  * half stored before any state names it, and returns its record.
  */
-export function createCaKey(dataDir: string, caType: CaType, keyType: KeyType, now: Date, where: { storage: KeyStorage; clusterName: string }): CaKeyRecord {
+export function createCaKey(store: CaStore, caType: CaType, keyType: KeyType, now: Date, where: { storage: KeyStorage; clusterName: string }): CaKeyRecord {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const { signer, stored } = createStoredKey(dataDir, {
+  const { signer, stored } = createStoredKey(store, {
     storage: where.storage,
     keyType: SSH_CA_KEY_TYPES[keyType],
     rsaBits: keyType === 'rsa' ? RSA_GENERATED_BITS : undefined,
@@ -35,16 +36,16 @@ export function createCaKey(dataDir: string, caType: CaType, keyType: KeyType, n
 }
 
 /** A signer for a CA key, checked to be the key state.json says it is (a file, an encrypted file or a token key). */
-export function loadCaKey(dataDir: string, record: CaKeyRecord): CaSigner {
-  return openCaKey(dataDir, record, sshFingerprintOf, statePath(dataDir));
+export function loadCaKey(store: CaStore, record: CaKeyRecord): CaSigner {
+  return openCaKey(store, record, sshFingerprintOf, statePath(store));
 }
 
 /**
  * Checks that every trusted CA key of these types still has a readable private key that matches
  * its record, so nothing is exported from a data dir that could no longer sign.
  */
-export function checkTrustedKeys(dataDir: string, state: State, types: readonly CaType[] = CA_TYPES): void {
-  for (const t of types) for (const record of trustedKeyRecords(state.authorities[t])) checkCaKey(dataDir, record, sshFingerprintOf, statePath(dataDir));
+export function checkTrustedKeys(store: CaStore, state: State, types: readonly CaType[] = CA_TYPES): void {
+  for (const t of types) for (const record of trustedKeyRecords(state.authorities[t])) checkCaKey(store, record, sshFingerprintOf, statePath(store));
 }
 
 /** The key that signs new certificates of this type in the current rotation phase. */

@@ -2,12 +2,13 @@
 // expired, signed by a key nobody trusts any more, valid), and how many live ones a CA key that
 // a rotation is about to drop still signed.
 import type { Phase } from '../rotation/phases.js';
-import { isX509Record, readIssuanceLines } from '../store/issuance.js';
+import { isX509Record } from '../store/issuance.js';
 import type { IssuanceLine } from '../store/issuance.js';
-import { RevocationIndex, readRevocations } from '../store/revocations.js';
+import { RevocationIndex } from '../store/revocations.js';
 import { CA_TYPES } from '../store/state.js';
 import type { AuthorityOf, State } from '../store/state.js';
 import { trustedKeyRecords } from './ca-keys.js';
+import type { CaStore } from '../store/ca-store.js';
 
 /** "untrusted-ca": signed by a key the current exports no longer list (a rotation retired it). */
 export type CertStatus = 'valid' | 'expired' | 'revoked' | 'untrusted-ca';
@@ -45,11 +46,11 @@ export function retiringKey<K>(auth: AuthorityOf<K>): K | undefined {
 }
 
 /** How many unexpired, unrevoked certificates each of these CA fingerprints signed (one pass over the log). */
-export function liveCertificateCounts(dataDir: string, fingerprints: readonly string[], now: Date): Map<string, number> {
+export function liveCertificateCounts(store: CaStore, fingerprints: readonly string[], now: Date): Map<string, number> {
   const counts = new Map(fingerprints.map((f) => [f, 0]));
   if (fingerprints.length === 0) return counts;
-  const index = new RevocationIndex(readRevocations(dataDir));
-  for (const r of readIssuanceLines(dataDir)) {
+  const index = new RevocationIndex(store.readRevocations());
+  for (const r of store.issuance()) {
     const n = counts.get(r.caFingerprint);
     if (n !== undefined && certStatus(r, index, now) === 'valid') counts.set(r.caFingerprint, n + 1);
   }

@@ -1,4 +1,4 @@
-// How one command reaches the CA private keys: PEM files in keys/ (plain or passphrase-encrypted)
+// How one command reaches the CA private keys: PEM in the store's keys/ (plain or passphrase-encrypted)
 // or a PKCS#11 token. The CLI configures it once per command (the passphrase read or asked once,
 // the token settings resolved) and closes it when the command ends; the core opens records' keys
 // and stores new ones through it, so signing, rotation and checks never care where a key lives.
@@ -6,14 +6,13 @@
 // One PKCS#11 session per command: opened on first use, closed by closeCaKeyAccess (the CLI calls
 // it in a finally). Decrypted keys are kept for the command too, so a batch pays scrypt once.
 import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
-import * as path from 'node:path';
 import { TctlError } from '../errors.js';
 import { decryptPrivateKeyPem, encryptPrivateKeyPem, encryptedKeyParams, isEncryptedPem } from '../keys/encrypted.js';
 import type { Pkcs11Config } from '../keys/pkcs11-config.js';
 import type { Pkcs11Token } from '../keys/pkcs11.js';
 import { type CaKeyType, type CaSigner, inProcessSigner } from '../keys/signer.js';
-import { MAX_DATA_FILE_BYTES, fileError, readFileCapped, writeFileAtomic } from '../store/files.js';
 import type { Pkcs11Ref, StoredKey } from '../store/state.js';
+import type { CaStore } from '../store/ca-store.js';
 
 /** Where a CA key is kept: a plain PEM file, a passphrase-encrypted PEM file, or a PKCS#11 token. */
 export const KEY_STORAGES = ['file', 'encrypted', 'pkcs11'] as const;
@@ -103,7 +102,7 @@ function mismatch(where: string, record: StoredKey, statePath: string): TctlErro
  * swapped file), while an encrypted file in a plain record is accepted: `auth protect` encrypts
  * the files before it saves the state that says so.
  */
-export function openCaKey(dataDir: string, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): CaSigner {
+export function openCaKey(store: CaStore, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): CaSigner {
   if (record.pkcs11) {
     const ref = record.pkcs11;
     const signer = tokenSession(`CA key "${ref.label}"`).findKey(ref.id);
@@ -111,16 +110,7 @@ export function openCaKey(dataDir: string, record: StoredKey, fingerprintOf: Fin
     return signer;
   }
   if (!record.file) throw new TctlError(`the CA key ${record.fingerprint} is retired and cannot sign`);
-  const file = path.join(dataDir, record.file);
-  return fileSigner(file, readCaKeyPem(file), record, fingerprintOf, statePath);
-}
-
-function readCaKeyPem(file: string): string {
-  try {
-    return readFileCapped(file, MAX_DATA_FILE_BYTES).toString('utf8');
-  } catch (err) {
-    throw fileError('cannot read CA key', file, err);
-  }
+  return fileSigner(store.locate(record.file), store.getKey(record.file), record, fingerprintOf, statePath);
 }
 
 /** The signer of a key file already read, matched to its record; decrypted keys are kept for the command. */
@@ -152,20 +142,20 @@ function fileSigner(file: string, pem: string, record: StoredKey, fingerprintOf:
  * its encryption header is sound. With the passphrase (or for plain files and token keys) the key
  * is opened and matched to its record.
  */
-export function checkCaKey(dataDir: string, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): { storage: KeyStorage; checked: boolean } {
+export function checkCaKey(store: CaStore, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): { storage: KeyStorage; checked: boolean } {
   const storage = storageOf(record);
   let signer: CaSigner;
   if (record.file && !record.pkcs11) {
     // One read serves both the header check and the key itself.
-    const file = path.join(dataDir, record.file);
-    const pem = readCaKeyPem(file);
+    const file = store.locate(record.file);
+    const pem = store.getKey(record.file);
     if (!settings.passphrase && isEncryptedPem(pem)) {
       encryptedKeyParams(pem, `CA key ${file}`);
       return { storage: 'encrypted', checked: false };
     }
     signer = fileSigner(file, pem, record, fingerprintOf, statePath);
   } else {
-    signer = openCaKey(dataDir, record, fingerprintOf, statePath);
+    signer = openCaKey(store, record, fingerprintOf, statePath);
   }
   return { storage: signer.location.kind === 'pkcs11' ? 'pkcs11' : signer.location.kind === 'file' && signer.location.encrypted ? 'encrypted' : storage, checked: true };
 }
@@ -182,8 +172,8 @@ export interface KeyWhere {
   text: string;
 }
 
-export function keyWhere(dataDir: string, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): KeyWhere {
-  const { storage, checked } = checkCaKey(dataDir, record, fingerprintOf, statePath);
+export function keyWhere(store: CaStore, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): KeyWhere {
+  const { storage, checked } = checkCaKey(store, record, fingerprintOf, statePath);
   if (record.pkcs11) {
     const { token: t, id, label } = record.pkcs11;
     return { storage, token: t, id, label, checked, text: `PKCS#11 ${t}, label "${label}"` };
@@ -209,7 +199,7 @@ export interface NewKeySpec {
  * Creates a CA key where spec.storage says and writes its private half (0600, never over an
  * existing file) before any state names it. Returns a signer and the record's storage fields.
  */
-export function createStoredKey(dataDir: string, spec: NewKeySpec): { signer: CaSigner; stored: { file?: string; encrypted?: true; pkcs11?: Pkcs11Ref } } {
+export function createStoredKey(store: CaStore, spec: NewKeySpec): { signer: CaSigner; stored: { file?: string; encrypted?: true; pkcs11?: Pkcs11Ref } } {
   if (spec.storage === 'pkcs11') {
     const signer = tokenSession(`a new ${spec.caName} CA key`).generateKey(spec.keyType, { clusterName: spec.clusterName, caType: spec.caName, rsaBits: spec.rsaBits });
     return { signer, stored: { pkcs11: { token: signer.ref.token, id: signer.ref.id, label: signer.ref.label } } };
@@ -218,8 +208,8 @@ export function createStoredKey(dataDir: string, spec: NewKeySpec): { signer: Ca
   const signer = inProcessSigner(key, { kind: 'file', encrypted: spec.storage === 'encrypted' });
   const file = spec.fileName(signer.publicKey);
   const pem = spec.storage === 'encrypted' ? encryptPrivateKeyPem(key, needPassphrase(file)) : (key.export({ type: 'pkcs8', format: 'pem' }) as string);
-  writeFileAtomic(path.join(dataDir, file), pem, { mode: 0o600, overwrite: false });
-  if (spec.storage === 'encrypted') decrypted.set(path.join(dataDir, file), key);
+  store.putKey(file, pem, { overwrite: false });
+  if (spec.storage === 'encrypted') decrypted.set(store.locate(file), key);
   return { signer, stored: spec.storage === 'encrypted' ? { file, encrypted: true } : { file } };
 }
 
@@ -227,9 +217,9 @@ export function createStoredKey(dataDir: string, spec: NewKeySpec): { signer: Ca
  * How a rotation stores the key that replaces `current`: the same way. For an encrypted key the
  * passphrase is checked on the current key first, so the new key is never locked with a typo.
  */
-export function storageLike(dataDir: string, current: StoredKey, fingerprintOf: FingerprintOf, statePath: string): KeyStorage {
+export function storageLike(store: CaStore, current: StoredKey, fingerprintOf: FingerprintOf, statePath: string): KeyStorage {
   const storage = storageOf(current);
-  if (storage === 'encrypted') openCaKey(dataDir, current, fingerprintOf, statePath);
+  if (storage === 'encrypted') openCaKey(store, current, fingerprintOf, statePath);
   return storage;
 }
 

@@ -1,20 +1,18 @@
-// auth protect / auth unprotect: encrypt a data dir's CA key files under a passphrase, or decrypt
+// auth protect / auth unprotect: encrypt a store's CA key files under a passphrase, or decrypt
 // them back, under the lock and audited. Each file is replaced atomically (temp file, fsync,
 // rename). The order keeps every crash readable: protect encrypts the files before state.json
 // says they are, unprotect says they are not before it decrypts them. Either way a crash leaves
 // encrypted files in plain records, which every command opens with the passphrase (the CLI
 // asks for it when it finds an encrypted file), and rerunning the command finishes the job.
-import * as path from 'node:path';
 import { TctlError } from '../errors.js';
 import { encryptPrivateKeyPem } from '../keys/encrypted.js';
 import { audited } from '../store/audit.js';
-import { fsyncDir, writeFileAtomic } from '../store/files.js';
-import { withLock } from '../store/lock.js';
-import { CA_TYPES, KEYS_DIR, loadState, saveState, statePath } from '../store/state.js';
+import { CA_TYPES, loadState, saveState, statePath } from '../store/state.js';
 import type { State, StoredKey } from '../store/state.js';
 import { TLS_CAS } from '../x509/types.js';
 import { sshFingerprintOf } from './ca-keys.js';
 import { type FingerprintOf, openCaKey, tlsFingerprintOf } from './key-access.js';
+import type { CaStore } from '../store/ca-store.js';
 
 interface LiveKey {
   record: StoredKey;
@@ -73,15 +71,15 @@ export interface ProtectResult {
  * (the key access must hold the passphrase whenever any file is encrypted), so a wrong
  * passphrase or a damaged key stops the command before anything is written.
  */
-export function setKeyProtection(dataDir: string, mode: 'protect' | 'unprotect', passphrase: Buffer | undefined): ProtectResult {
-  return withLock(dataDir, () =>
-    audited(dataDir, mode === 'protect' ? 'auth protect' : 'auth unprotect', () => {
-      const state = loadState(dataDir, { allowDamagedSchedule: true });
+export function setKeyProtection(store: CaStore, mode: 'protect' | 'unprotect', passphrase: Buffer | undefined): ProtectResult {
+  return store.withLock(() =>
+    audited(store, mode === 'protect' ? 'auth protect' : 'auth unprotect', () => {
+      const state = loadState(store, { allowDamagedSchedule: true });
       const keys = liveFileKeys(state);
       if (keys.length === 0) {
         throw new TctlError('there is no CA key file to change: the CA keys are in a PKCS#11 token', { hint: 'a token protects its keys itself' });
       }
-      const opened = keys.map((k) => ({ ...k, signer: openCaKey(dataDir, k.record, k.fingerprintOf, statePath(dataDir)) }));
+      const opened = keys.map((k) => ({ ...k, signer: openCaKey(store, k.record, k.fingerprintOf, statePath(store)) }));
       const want = mode === 'protect';
       const isEncrypted = (o: (typeof opened)[number]) => o.signer.location.kind === 'file' && o.signer.location.encrypted;
       const todo = opened.filter((o) => isEncrypted(o) !== want);
@@ -92,16 +90,15 @@ export function setKeyProtection(dataDir: string, mode: 'protect' | 'unprotect',
         for (const o of todo) {
           const key = o.signer.privateKey!;
           const content = want ? encryptPrivateKeyPem(key, passphrase!) : (key.export({ type: 'pkcs8', format: 'pem' }) as string);
-          writeFileAtomic(path.join(dataDir, o.record.file!), content, { mode: 0o600, overwrite: true });
+          store.putKey(o.record.file!, content, { overwrite: true });
         }
-        if (todo.length > 0) fsyncDir(path.join(dataDir, KEYS_DIR));
       };
       if (want && !passphrase) throw new Error('setKeyProtection: protect needs a passphrase');
       if (want) {
         rewrite();
-        if (stateTodo.length > 0) saveState(dataDir, after);
+        if (stateTodo.length > 0) saveState(store, after);
       } else {
-        if (stateTodo.length > 0) saveState(dataDir, after);
+        if (stateTodo.length > 0) saveState(store, after);
         rewrite();
       }
       const changed = opened.filter((o) => todo.includes(o) || stateTodo.includes(o)).map((o) => o.record.fingerprint);

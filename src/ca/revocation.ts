@@ -7,11 +7,10 @@ import type { Certificate } from '../ssh/certificate.js';
 import { fingerprint } from '../ssh/keys.js';
 import type { SshPublicKey } from '../ssh/keys.js';
 import { audited } from '../store/audit.js';
-import { isX509Record, readIssuance, readIssuanceLines } from '../store/issuance.js';
+import { isX509Record, readIssuance } from '../store/issuance.js';
 import type { IssuanceRecord, X509IssuanceRecord } from '../store/issuance.js';
 import type { TlsCa } from '../x509/types.js';
-import { withLock } from '../store/lock.js';
-import { RevocationIndex, addRevocations, keySha256, readRevocations } from '../store/revocations.js';
+import { RevocationIndex, keySha256 } from '../store/revocations.js';
 import type { RevocationRecord } from '../store/revocations.js';
 import { scannedFromRecords } from '../store/revocation-scan.js';
 import type { ScannedRevocations } from '../store/revocation-scan.js';
@@ -19,6 +18,7 @@ import { CA_TYPES, loadState } from '../store/state.js';
 import type { CaType, RetiredKeyRecord, State } from '../store/state.js';
 import type { Clock } from './authority.js';
 import { systemClock } from './authority.js';
+import type { CaStore } from '../store/ca-store.js';
 
 export type RevokeTarget =
   | { by: 'serial'; serial: bigint }
@@ -53,9 +53,9 @@ export interface RevokeResult {
  * A key id names certificates of one CA. Without --type it is the CA the issuance log shows it
  * under; a key id seen under both, or under neither, needs --type.
  */
-function keyIdCaType(dataDir: string, keyId: string, given: CaType | undefined): { caType: CaType; neverIssued: boolean } {
+function keyIdCaType(store: CaStore, keyId: string, given: CaType | undefined): { caType: CaType; neverIssued: boolean } {
   const seen = new Set<CaType>();
-  for (const r of readIssuance(dataDir)) if (r.keyId === keyId) seen.add(r.type);
+  for (const r of readIssuance(store)) if (r.keyId === keyId) seen.add(r.type);
   if (given !== undefined) return { caType: given, neverIssued: !seen.has(given) };
   if (seen.size === 1) return { caType: [...seen][0]!, neverIssued: false };
   if (seen.size === 0) {
@@ -66,19 +66,19 @@ function keyIdCaType(dataDir: string, keyId: string, given: CaType | undefined):
   throw new UsageError(`key id "${keyId}" was issued by both the user and the host CA; say which with --type=user or --type=host`);
 }
 
-function resolve(dataDir: string, state: State, target: RevokeTarget, now: Date, reason?: string): { record: RevocationRecord; neverIssued?: boolean } {
+function resolve(store: CaStore, state: State, target: RevokeTarget, now: Date, reason?: string): { record: RevocationRecord; neverIssued?: boolean } {
   const revokedAt = now.toISOString();
   const base = reason === undefined ? { revokedAt } : { revokedAt, reason };
   switch (target.by) {
     case 'serial': {
       const wanted = target.serial.toString();
-      for (const r of readIssuance(dataDir)) {
+      for (const r of readIssuance(store)) {
         if (r.serial === wanted) return { record: { kind: 'serial', serial: wanted, caFingerprint: r.caFingerprint, ...base } };
       }
       throw new TctlError(`serial ${wanted} is not in this CA's issuance log`, { hint: 'list issued certificates with "tctl auth ls"' });
     }
     case 'key-id': {
-      const { caType, neverIssued } = keyIdCaType(dataDir, target.keyId, target.caType);
+      const { caType, neverIssued } = keyIdCaType(store, target.keyId, target.caType);
       return { record: { kind: 'key-id', keyId: target.keyId, caType, ...base }, neverIssued };
     }
     case 'cert': {
@@ -95,7 +95,7 @@ function resolve(dataDir: string, state: State, target: RevokeTarget, now: Date,
     case 'public-key':
       return { record: { kind: 'key', keySha256: keySha256(target.key.blob), keyFingerprint: fingerprint(target.key.blob), ...base } };
     case 'any-serial':
-      return { record: resolveSerial(dataDir, target, base) };
+      return { record: resolveSerial(store, target, base) };
     case 'x509-cert':
       return { record: { kind: 'x509-serial', serial: target.serial, ca: target.ca, caFingerprint: target.caFingerprint, ...base } };
   }
@@ -105,11 +105,11 @@ function resolve(dataDir: string, state: State, target: RevokeTarget, now: Date,
  * A serial as typed: SSH serials are decimal (from the counter), X.509 ones hex (random). Text
  * that reads both ways and matches a certificate of each kind is refused rather than guessed.
  */
-function resolveSerial(dataDir: string, target: { text: string; ssh?: bigint; x509?: string }, base: { revokedAt: string; reason?: string }): RevocationRecord {
+function resolveSerial(store: CaStore, target: { text: string; ssh?: bigint; x509?: string }, base: { revokedAt: string; reason?: string }): RevocationRecord {
   const sshWanted = target.ssh?.toString();
   let ssh: IssuanceRecord | undefined;
   let x509: X509IssuanceRecord | undefined;
-  for (const r of readIssuanceLines(dataDir)) {
+  for (const r of store.issuance()) {
     if (isX509Record(r)) {
       if (target.x509 !== undefined && r.serial === target.x509) x509 ??= r;
     } else if (sshWanted !== undefined && r.serial === sshWanted) {
@@ -143,14 +143,14 @@ export function parseAnySerial(text: string): { text: string; ssh?: bigint; x509
 }
 
 /** Records a revocation under the lock; revoking what is already revoked (also by an older, wider record) records nothing. */
-export function revoke(dataDir: string, target: RevokeTarget, opts: { reason?: string; clock?: Clock } = {}): RevokeResult {
+export function revoke(store: CaStore, target: RevokeTarget, opts: { reason?: string; clock?: Clock } = {}): RevokeResult {
   const now = (opts.clock ?? systemClock)();
-  return withLock(dataDir, () =>
-    audited(dataDir, 'auth revoke', () => {
-      const state = loadState(dataDir);
-      const { record, neverIssued } = resolve(dataDir, state, target, now, opts.reason);
-      const covered = record.kind === 'key-id' && new RevocationIndex(readRevocations(dataDir)).isKeyIdRevoked(record.keyId, record.caType!);
-      const added = !covered && addRevocations(dataDir, [record]).length === 1;
+  return store.withLock(() =>
+    audited(store, 'auth revoke', () => {
+      const state = loadState(store);
+      const { record, neverIssued } = resolve(store, state, target, now, opts.reason);
+      const covered = record.kind === 'key-id' && new RevocationIndex(store.readRevocations()).isKeyIdRevoked(record.keyId, record.caType!);
+      const added = !covered && store.addRevocations([record]).length === 1;
       const result: RevokeResult = neverIssued ? { record, added, neverIssued } : { record, added };
       return { result, what: { ...record, added } };
     }),
@@ -251,6 +251,6 @@ export function checkNotRevoked(index: RevocationIndex, cert: PlannedCertificate
 }
 
 /** The revocations of a data dir, read once for a whole signing. */
-export function revocationIndex(dataDir: string): RevocationIndex {
-  return new RevocationIndex(readRevocations(dataDir));
+export function revocationIndex(store: CaStore): RevocationIndex {
+  return new RevocationIndex(store.readRevocations());
 }

@@ -1,19 +1,15 @@
-// The data dir's state as the clock says it is now: due auto-rotation steps are applied, saved,
+// The CA's state as the clock says it is now: due auto-rotation steps are applied, saved,
 // audited one entry per step, and the key files they retire removed. Every command goes through
 // here, so it imports nothing of signing or revocation: `auth export` stays light.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { TctlError } from '../errors.js';
 import type { Phase } from '../rotation/phases.js';
 import { keyFilesDropped, scheduledAdvance } from '../rotation/rotate.js';
-import { appendAudit } from '../store/audit.js';
-import { fileError, fsyncDir } from '../store/files.js';
-import { withLock } from '../store/lock.js';
-import { CA_TYPES, KEYS_DIR, TLS_ONLY_CAS, loadState, saveState } from '../store/state.js';
+import { CA_TYPES, TLS_ONLY_CAS, loadState, saveState } from '../store/state.js';
 import type { AuthorityOf, CaType, KeyRecordBase, LoadOptions, State } from '../store/state.js';
 import { TLS_CAS } from '../x509/types.js';
 import type { TlsCa } from '../x509/types.js';
 import { signingKeyRecord, trustedKeyRecords } from './ca-keys.js';
+import type { CaStore } from '../store/ca-store.js';
 
 export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();
@@ -33,18 +29,17 @@ export interface RemovedKeyFile {
  * first gives no guarantee on journalled or copy-on-write file systems and SSDs, and claiming
  * it did would be a log that says more than happened. Call under the lock.
  */
-export function saveRetiring(dataDir: string, before: State, after: State): Removed {
-  saveState(dataDir, after);
+export function saveRetiring(store: CaStore, before: State, after: State): Removed {
+  saveState(store, after);
   const out: Removed = { ssh: { user: [], host: [] }, tls: { host: [], user: [], db: [], db_client: [] } };
   const remove = (list: RemovedKeyFile[], dropped: Array<{ fingerprint: string; file: string }>) => {
     for (const k of dropped) {
       try {
-        fs.unlinkSync(path.join(dataDir, k.file));
+        store.removeKey(k.file);
         list.push({ ...k, removed: true });
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') list.push({ ...k, removed: true });
-        else list.push({ ...k, removed: false, error: fileError('cannot remove', k.file, err).message });
+        if (!(err instanceof TctlError)) throw err;
+        list.push({ ...k, removed: false, error: err.message });
       }
     }
   };
@@ -54,7 +49,6 @@ export function saveRetiring(dataDir: string, before: State, after: State): Remo
     const a = after.tls?.[t];
     if (b && a) remove(out.tls[t], keyFilesDropped(b, a));
   }
-  if ([...Object.values(out.ssh), ...Object.values(out.tls)].some((l) => l.length > 0)) fsyncDir(path.join(dataDir, KEYS_DIR));
   return out;
 }
 
@@ -95,13 +89,13 @@ type TypedStep = { type: RotatingCa; from: Phase; to: Phase; at: Date };
  * they retired, and appends one audit entry per step (what the clock changed, from and to).
  * Call under the lock.
  */
-export function observeSchedules(dataDir: string, state: State, now: Date): State {
+export function observeSchedules(store: CaStore, state: State, now: Date): State {
   const { state: advanced, steps, afters } = advanceAll(state, now);
   if (steps.length === 0) return state;
-  const removed = saveRetiring(dataDir, state, advanced);
+  const removed = saveRetiring(store, state, advanced);
   for (const [i, s] of steps.entries()) {
     const lastOfType = !steps.slice(i + 1).some((o) => o.type === s.type);
-    appendAudit(dataDir, {
+    store.appendAudit({
       command: 'auth rotate',
       result: 'ok',
       what: {
@@ -156,12 +150,12 @@ function advanceAll(state: State, now: Date): { state: State; steps: TypedStep[]
  * step is persisted (and audited) when the data dir is writable, and is computed the same way
  * when it is not.
  */
-export function loadCurrentState(dataDir: string, clock: Clock = systemClock, opts: LoadOptions = {}): State {
-  const state = loadState(dataDir, opts);
+export function loadCurrentState(store: CaStore, clock: Clock = systemClock, opts: LoadOptions = {}): State {
+  const state = loadState(store, opts);
   const now = clock();
   if (advanceAll(state, now).steps.length === 0) return state;
   try {
-    return withLock(dataDir, () => observeSchedules(dataDir, loadState(dataDir, opts), now));
+    return store.withLock(() => observeSchedules(store, loadState(store, opts), now));
   } catch (err) {
     if (err instanceof TctlError && /permission denied|read-only/.test(err.message)) return advanceAll(state, now).state;
     throw err;

@@ -1,10 +1,10 @@
 // CRLs for a TLS CA (RFC 5280 §5): one per trusted key of the CA, signed by that key, listing the
 // revoked serials it issued. Retired keys have no private key left to sign with; their
 // certificates stop working because the CA certificate is no longer trusted.
-import { readRevocations } from '../store/revocations.js';
 import { createCrl, type TlsCa } from '../x509/index.js';
 import { type Clock, loadCurrentState, systemClock, tlsAuthority, trustedKeyRecords } from './authority.js';
 import { loadTlsIssuer } from './tls-keys.js';
+import type { CaStore } from '../store/ca-store.js';
 
 /** Teleport's CRLs last a year; PostgreSQL refuses every client once nextUpdate passes. */
 export const DEFAULT_CRL_TTL_SECONDS = 8760 * 3600;
@@ -17,13 +17,13 @@ export interface SignedCrl {
   entries: number;
 }
 
-export function buildCrls(dataDir: string, ca: TlsCa, opts: { ttlSeconds: number; clock?: Clock }): SignedCrl[] {
+export function buildCrls(store: CaStore, ca: TlsCa, opts: { ttlSeconds: number; clock?: Clock }): SignedCrl[] {
   const now = (opts.clock ?? systemClock)();
-  const state = loadCurrentState(dataDir, () => now);
+  const state = loadCurrentState(store, () => now);
   const records = trustedKeyRecords(tlsAuthority(state, ca));
-  const revocations = readRevocations(dataDir);
+  const revocations = store.readRevocations();
   return records.map((record) => {
-    const issuer = loadTlsIssuer(dataDir, record);
+    const issuer = loadTlsIssuer(store, record);
     const revoked = revocations.flatMap((r) =>
       r.kind === 'x509-serial' && r.caFingerprint === record.fingerprint ? [{ serial: BigInt('0x' + r.serial), revokedAt: new Date(r.revokedAt) }] : [],
     );

@@ -2,15 +2,12 @@
 // SSH signing session: under the lock, the CA key checked before anything is issued, the
 // issuance log appended before the files are handed out, and one audit entry either way.
 import { createHash, type KeyObject } from 'node:crypto';
-import * as fs from 'node:fs';
-import { appendAudit } from '../store/audit.js';
-import { appendIssuance } from '../store/issuance.js';
 import type { X509IssuanceRecord } from '../store/issuance.js';
-import { withLock } from '../store/lock.js';
-import { loadState, statePath } from '../store/state.js';
+import { loadState } from '../store/state.js';
 import { decodeCertificateDer, type IssuedCertificate, issueLeafCertificate, type LeafProfile, spkiDer, type TlsCa } from '../x509/index.js';
 import { type Clock, observeSchedules, signingKeyRecord, systemClock, tlsAuthority } from './authority.js';
 import { loadTlsIssuer, trustedCaPems } from './tls-keys.js';
+import type { CaStore } from '../store/ca-store.js';
 
 /** Which CA signs each profile. */
 export const PROFILE_CA: Record<LeafProfile, TlsCa> = {
@@ -45,21 +42,21 @@ export function keyPin(key: KeyObject): string {
  * Issues one certificate. deliver writes the files: it runs after the issuance log is appended,
  * inside the audited session, so a delivery that fails is audited as one, naming the serial.
  */
-export function issueTlsCertificate(dataDir: string, req: TlsRequest, opts: { deliver: (issued: TlsIssued) => void; clock?: Clock }): TlsIssued {
+export function issueTlsCertificate(store: CaStore, req: TlsRequest, opts: { deliver: (issued: TlsIssued) => void; clock?: Clock }): TlsIssued {
   const ca = PROFILE_CA[req.profile];
-  return withLock(dataDir, () => {
+  return store.withLock(() => {
     let issued: TlsIssued | undefined;
     let logged = false;
     const what = () =>
       issued && logged ? { certificates: [{ serial: issued.record.serial, keyId: issued.record.keyId, type: issued.record.type, format: 'x509', ca, caFingerprint: issued.record.caFingerprint }] } : {};
     try {
       const now = (opts.clock ?? systemClock)();
-      const state = observeSchedules(dataDir, loadState(dataDir), now);
+      const state = observeSchedules(store, loadState(store), now);
       const auth = tlsAuthority(state, ca);
       const bundles: Partial<Record<TlsCa, string>> = {};
-      for (const b of req.bundles) bundles[b] = trustedCaPems(dataDir, tlsAuthority(state, b)).join('');
+      for (const b of req.bundles) bundles[b] = trustedCaPems(store, tlsAuthority(state, b)).join('');
       const signerRecord = signingKeyRecord(auth);
-      const issuer = loadTlsIssuer(dataDir, signerRecord);
+      const issuer = loadTlsIssuer(store, signerRecord);
       const certificate = issueLeafCertificate({ profile: req.profile, publicKey: req.publicKey, names: req.names, ttlSeconds: req.ttlSeconds }, issuer, { now });
       // The log records what the certificate says, read back from its DER.
       const decoded = decodeCertificateDer(certificate.der);
@@ -78,14 +75,19 @@ export function issueTlsCertificate(dataDir: string, req: TlsRequest, opts: { de
         issuedAt: now.toISOString(),
       };
       issued = { certificate, record, bundles };
-      appendIssuance(dataDir, [record]);
+      store.appendIssuance([record]);
+      // On record before the certificate is handed out.
+      store.checkpoint();
       logged = true;
       opts.deliver(issued);
     } catch (err) {
-      if (fs.existsSync(statePath(dataDir))) appendAudit(dataDir, { command: 'auth sign', what: what(), result: 'error', error: (err as Error).message });
+      if (store.isInitialised()) {
+        store.appendAudit({ command: 'auth sign', what: what(), result: 'error', error: (err as Error).message });
+        store.checkpoint();
+      }
       throw err;
     }
-    appendAudit(dataDir, { command: 'auth sign', what: what(), result: 'ok' });
+    store.appendAudit({ command: 'auth sign', what: what(), result: 'ok' });
     return issued;
   });
 }

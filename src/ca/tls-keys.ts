@@ -15,6 +15,7 @@ import {
 import type { X509KeyType } from '../x509/types.js';
 import { createStoredKey, openCaKey, tlsFingerprintOf } from './key-access.js';
 import { trustedKeyRecords, type TlsKeyMaker } from './authority.js';
+import type { CaStore } from '../store/ca-store.js';
 
 /** Teleport's CA pin: "sha256:" and the hex SHA-256 of the SubjectPublicKeyInfo DER. */
 export function caPin(spki: Buffer): string {
@@ -26,14 +27,14 @@ const TLS_CA_KEY_TYPES: Record<X509KeyType, CaKeyType> = { 'ecdsa-p256': 'ecdsa-
 /** The X.509 signer of a CA key: node:crypto's own for in-process keys, the raw-signature adapter for token keys. */
 const x509SignerOf = (signer: CaSigner): X509Signer => (signer.privateKey ? signerFromKeyObject(signer.privateKey) : toX509Signer(signer));
 
-export const makeTlsKey: TlsKeyMaker = (dataDir, clusterName, ca, keyType, now, storage) => {
+export const makeTlsKey: TlsKeyMaker = (store, clusterName, ca, keyType, now, storage) => {
   if (keyType === 'ed25519') {
     throw new TctlError(`refusing an Ed25519 key for the TLS ${ca} CA: not every TLS stack accepts Ed25519 certificates`, {
       hint: 'use --ca-key-type=ecdsa or --ca-key-type=rsa',
     });
   }
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const created = createStoredKey(dataDir, {
+  const created = createStoredKey(store, {
     storage,
     keyType: TLS_CA_KEY_TYPES[keyType],
     rsaBits: keyType.startsWith('rsa-') ? Number(keyType.slice(4)) : undefined,
@@ -48,11 +49,11 @@ export const makeTlsKey: TlsKeyMaker = (dataDir, clusterName, ca, keyType, now, 
   return { keyType, certificate: cert.pem, fingerprint: tlsFingerprintOf(signer.publicKey), ...created.stored, createdAt: now.toISOString() };
 };
 /** The CA certificate of a record, checked to be the key its pin names (state.json is only checked by shape on load). */
-export function caCertificate(dataDir: string, record: TlsKeyRecord | Retired<TlsKeyRecord>): DecodedCertificate {
+export function caCertificate(store: CaStore, record: TlsKeyRecord | Retired<TlsKeyRecord>): DecodedCertificate {
   const certs = decodeCertificates(record.certificate, 'a CA certificate in state.json');
   const cert = certs[0];
   if (certs.length !== 1 || !cert || !cert.isCA || caPin(cert.spki) !== record.fingerprint) {
-    throw new TctlError(`${statePath(dataDir)} is damaged: the TLS CA certificate of ${record.fingerprint} does not match its pin`, {
+    throw new TctlError(`${statePath(store)} is damaged: the TLS CA certificate of ${record.fingerprint} does not match its pin`, {
       hint: 'restore the data dir from a backup',
     });
   }
@@ -60,16 +61,16 @@ export function caCertificate(dataDir: string, record: TlsKeyRecord | Retired<Tl
 }
 
 /** Opens a TLS CA key (file, encrypted file or token) and binds it to its CA certificate, refusing a key that is not the one state.json names. */
-export function loadTlsIssuer(dataDir: string, record: TlsKeyRecord): Issuer {
-  const cert = caCertificate(dataDir, record);
-  const signer = openCaKey(dataDir, record, tlsFingerprintOf, statePath(dataDir));
+export function loadTlsIssuer(store: CaStore, record: TlsKeyRecord): Issuer {
+  const cert = caCertificate(store, record);
+  const signer = openCaKey(store, record, tlsFingerprintOf, statePath(store));
   return issuerFromCertificate(cert.der, x509SignerOf(signer));
 }
 
 /** The PEM of every CA certificate this CA's phase trusts, signer first: what exports and `.cas` files carry. */
-export function trustedCaPems(dataDir: string, auth: AuthorityOf<TlsKeyRecord>): string[] {
+export function trustedCaPems(store: CaStore, auth: AuthorityOf<TlsKeyRecord>): string[] {
   return trustedKeyRecords(auth).map((r) => {
-    caCertificate(dataDir, r);
+    caCertificate(store, r);
     return r.certificate;
   });
 }

@@ -8,11 +8,10 @@ import { UsageError } from '../errors.js';
 import { isEncryptedPem } from '../keys/encrypted.js';
 import { type Pkcs11Config, pkcs11FromEnv, resolvePkcs11Config } from '../keys/pkcs11-config.js';
 import { choosePassphraseSource, type PassphraseSource, PASSPHRASE_FILE_ENV, readSecretFile } from '../keys/secrets.js';
-import { MAX_DATA_FILE_BYTES, readFileCapped } from '../store/files.js';
-import { CA_TYPES, isInitialised, loadState, statePath } from '../store/state.js';
+import { CA_TYPES, loadState, statePath } from '../store/state.js';
 import type { State, StoredKey } from '../store/state.js';
 import { type GlobalOptions, resolveContext } from './context.js';
-import * as path from 'node:path';
+import type { CaStore } from '../store/ca-store.js';
 
 /**
  * What a command does with the CA keys:
@@ -38,7 +37,7 @@ export function liveKeys(state: State): Array<{ record: StoredKey; fingerprintOf
 }
 
 /** Where the live keys are: the state's word, and each file's own header (a crashed `auth protect` leaves encrypted files in plain records). */
-function storages(dataDir: string, state: State): Set<KeyStorage> {
+function storages(store: CaStore, state: State): Set<KeyStorage> {
   const out = new Set<KeyStorage>();
   for (const { record } of liveKeys(state)) {
     if (record.pkcs11) out.add('pkcs11');
@@ -46,7 +45,7 @@ function storages(dataDir: string, state: State): Set<KeyStorage> {
     else if (record.file) {
       let head = '';
       try {
-        head = readFileCapped(path.join(dataDir, record.file), MAX_DATA_FILE_BYTES).subarray(0, 64).toString('latin1');
+        head = store.getKey(record.file).slice(0, 64);
       } catch {
         // unreadable: the command's own load reports it
       }
@@ -77,11 +76,11 @@ export async function pkcs11Settings(opts: GlobalOptions): Promise<Pkcs11Config 
 
 /** Sets up the key access for this command; see KeyUse. */
 export async function openCaKeys(opts: CaKeyOptions, use: KeyUse): Promise<void> {
-  const { dataDir } = await resolveContext(opts);
+  const { store } = await resolveContext(opts);
   const pkcs11 = await pkcs11Settings(opts);
   let state: State | undefined;
   try {
-    if (isInitialised(dataDir)) state = loadState(dataDir, { allowDamagedSchedule: true });
+    if (store.isInitialised()) state = loadState(store, { allowDamagedSchedule: true });
   } catch {
     // a damaged state.json: the command itself reports it, with its own wording
   }
@@ -99,7 +98,7 @@ export async function openCaKeys(opts: CaKeyOptions, use: KeyUse): Promise<void>
   }
   if (opts.protect) throw new UsageError('--protect applies to a new data dir', 'encrypt the keys of this one with "tctl auth protect"');
   if (!state) return;
-  const where = storages(dataDir, state);
+  const where = storages(store, state);
   let passphrase: Buffer | undefined;
   if (where.has('encrypted') && use !== 'protect') {
     const fromFile = opts.passphraseFile !== undefined || (process.env[PASSPHRASE_FILE_ENV] ?? '') !== '';
@@ -107,21 +106,21 @@ export async function openCaKeys(opts: CaKeyOptions, use: KeyUse): Promise<void>
   }
   const tokenNeeded = where.has('pkcs11');
   configureCaKeyAccess({ passphrase, pkcs11: tokenNeeded ? pkcs11 : undefined }, tokenNeeded && pkcs11 ? await openToken() : undefined);
-  if (passphrase) checkPassphrase(dataDir, state);
+  if (passphrase) checkPassphrase(store, state);
 }
 
 /** Opens one encrypted key, so a wrong passphrase fails before the command writes anything. */
-export function checkPassphrase(dataDir: string, state: State): void {
+export function checkPassphrase(store: CaStore, state: State): void {
   for (const { record, fingerprintOf } of liveKeys(state)) {
     if (!record.file) continue;
     let head = '';
     try {
-      head = readFileCapped(path.join(dataDir, record.file), MAX_DATA_FILE_BYTES).subarray(0, 64).toString('latin1');
+      head = store.getKey(record.file).slice(0, 64);
     } catch {
       continue;
     }
     if (!isEncryptedPem(head)) continue;
-    openCaKey(dataDir, record, fingerprintOf, statePath(dataDir));
+    openCaKey(store, record, fingerprintOf, statePath(store));
     return;
   }
 }

@@ -1,13 +1,19 @@
-// Where the data dir is: --data-dir, else $TCTL_DATA_DIR, else teleport.data_dir from --config,
-// else a per-user default. Flags beat the environment beat the config file.
+// Which store holds the CA (src/store/select.ts decides: flags beat the environment beat the
+// config file; a data dir unless a PostgreSQL backend is named), and the teleport.yaml settings.
+// A command opens its store once, however many times it asks; run() in main.ts closes it.
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { TctlError, UsageError } from '../errors.js';
 import type { PartialPkcs11Config } from '../keys/pkcs11-config.js';
+import type { CaStore } from '../store/ca-store.js';
 import { fileError, readFileCapped } from '../store/files.js';
+import { openCaStore } from '../store/open.js';
+import { type ConfigStorage, type StoreLocation, configStorage, selectStore } from '../store/select.js';
 
 export interface GlobalOptions {
   dataDir?: string;
+  /** a postgresql:// URL (env TCTL_BACKEND) */
+  backend?: string;
   /** the passphrase of encrypted CA key files (env TCTL_CA_PASSPHRASE_FILE) */
   passphraseFile?: string;
   config?: string;
@@ -21,6 +27,8 @@ export interface TeleportConfig {
   clusterName?: string;
   /** auth_service.ca_key_params.pkcs11, checked by shape (src/keys/pkcs11-config.ts) */
   pkcs11?: PartialPkcs11Config;
+  /** teleport.storage */
+  storage?: ConfigStorage;
 }
 
 export function defaultDataDir(): string {
@@ -69,17 +77,37 @@ export async function readConfig(file: string): Promise<TeleportConfig> {
   };
   // Loaded only when the file has the section: most configs never mention PKCS#11.
   const pkcs11 = section(doc, 'auth_service').ca_key_params !== undefined ? (await import('../keys/pkcs11-config.js')).pkcs11FromTeleportConfig(doc, file) : undefined;
+  const storage = configStorage(section(doc, 'teleport').storage, file);
   return {
     dataDir: str(section(doc, 'teleport').data_dir, 'teleport.data_dir'),
+    ...(storage ? { storage } : {}),
     clusterName: str(section(doc, 'auth_service').cluster_name, 'auth_service.cluster_name'),
     ...(pkcs11 ? { pkcs11 } : {}),
   };
 }
 
-export async function resolveContext(g: GlobalOptions): Promise<{ dataDir: string; config: TeleportConfig }> {
+let opened: { key: string; store: CaStore } | undefined;
+
+export async function resolveContext(g: GlobalOptions): Promise<{ store: CaStore; location: StoreLocation; config: TeleportConfig }> {
   refuseRemoteFlags(g);
   const config = g.config !== undefined ? await readConfig(g.config) : {};
-  if (g.dataDir === '') throw new UsageError('--data-dir is empty');
-  const dataDir = g.dataDir ?? (process.env.TCTL_DATA_DIR || undefined) ?? config.dataDir ?? defaultDataDir();
-  return { dataDir: path.resolve(dataDir), config };
+  const location = selectStore({
+    flags: { backend: g.backend, dataDir: g.dataDir },
+    env: { TCTL_BACKEND: process.env.TCTL_BACKEND, TCTL_DATA_DIR: process.env.TCTL_DATA_DIR },
+    config: { storage: config.storage, dataDir: config.dataDir, file: g.config },
+    defaultDataDir: defaultDataDir(),
+  });
+  const key = location.kind === 'dir' ? `dir:${location.dataDir}` : `pg:${location.url}`;
+  if (opened?.key !== key) {
+    closeStore();
+    opened = { key, store: await openCaStore(location) };
+  }
+  return { store: opened.store, location, config };
+}
+
+/** Closes the store the command opened (its PostgreSQL connection); safe to call twice. */
+export function closeStore(): void {
+  const s = opened?.store;
+  opened = undefined;
+  s?.close();
 }

@@ -99,6 +99,7 @@ const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`)
 function globals(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'data dir holding the CA (env TCTL_DATA_DIR)')
+    .option('--backend <url>', 'PostgreSQL holding the CA instead of a data dir: postgresql://user@host/db (env TCTL_BACKEND)')
     .option('-c, --config <file>', 'teleport.yaml to read teleport.data_dir and auth_service.cluster_name from')
     .option('-d, --debug', 'show stack traces on errors (env TCTL_DEBUG=1)')
     .option('--passphrase-file <file>', 'passphrase of encrypted CA keys (env TCTL_CA_PASSPHRASE_FILE; on a terminal tctl asks)')
@@ -118,13 +119,17 @@ function run<T>(load: () => Promise<Action<T>>, keys?: KeyUse | ((opts: Record<s
     const action = await load();
     const opts = cmd.optsWithGlobals() as T & GlobalOptions;
     const use = typeof keys === 'function' ? keys(opts as Record<string, unknown>) : keys;
-    if (!use || (use === 'check' && !keySettingsGiven(opts))) return action(opts);
-    const { openCaKeys, closeCaKeys } = await import('./ca-keys.js');
     try {
-      await openCaKeys(opts, use);
-      await action(opts);
+      if (!use || (use === 'check' && !keySettingsGiven(opts))) return await action(opts);
+      const { openCaKeys, closeCaKeys } = await import('./ca-keys.js');
+      try {
+        await openCaKeys(opts, use);
+        await action(opts);
+      } finally {
+        closeCaKeys();
+      }
     } finally {
-      closeCaKeys();
+      (await import('./context.js')).closeStore();
     }
   };
 }
@@ -360,6 +365,20 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document on stdout: {file, intact, entries} or {file, intact: false, intactEntries, brokenLine, reason}')
     .addHelpText('after', examples(['tctl audit verify']))
     .action(run(async () => (await import('./commands/audit-verify.js')).auditVerify));
+
+  const backend = program.command('backend').description('where the CA is kept: a data dir or PostgreSQL');
+  globals(backend.command('clone'))
+    .description('copy the CA (state, keys, serial counter, issuance log, revocations, audit chain) into an empty data dir or database; also the backup and restore command')
+    .option('--from <dir|url>', 'the store to copy: a data dir path or a postgresql:// URL')
+    .option('--to <dir|url>', 'an empty data dir (created when missing) or an empty PostgreSQL database')
+    .addHelpText(
+      'after',
+      examples([
+        'tctl backend clone --from=/var/lib/tctl --to=postgresql://tctl@db.example.com/tctl',
+        'tctl backend clone --from=postgresql://tctl@db.example.com/tctl --to=./tctl-backup-$(date +%F)',
+      ]),
+    )
+    .action(run(async () => (await import('./commands/backend-clone.js')).backendClone));
 
   const ssh = program.command('ssh').description('OpenSSH configuration for this cluster');
   globals(ssh.command('config'))

@@ -1,7 +1,8 @@
 // SSH public-key blobs, signatures and the openssh-key-v1 private-key format, on node:crypto.
 // Formats: RFC 4253 §6.6 (ssh-rsa), RFC 5656 §3.1 (ecdsa), RFC 8709 (ed25519),
 // RFC 8332 (rsa-sha2-512), OpenSSH PROTOCOL.key (openssh-key-v1).
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, sign, verify } from 'node:crypto';
+import { generateKey } from '../keys/generate.js';
 import type { KeyObject } from 'node:crypto';
 import { TctlError } from '../errors.js';
 import { DerError, DerReader, TAG, derElement, derUnsigned } from './der.js';
@@ -50,11 +51,11 @@ const ecBits = (curve: EcCurve): number => (curve.bytes === 66 ? 521 : curve.byt
 export function generatePrivateKey(type: KeyType): KeyObject {
   switch (type) {
     case 'ed25519':
-      return generateKeyPairSync('ed25519').privateKey;
+      return generateKey({ type: 'ed25519' }).privateKey;
     case 'ecdsa':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+      return generateKey({ type: 'ec', namedCurve: 'P-256' }).privateKey;
     case 'rsa':
-      return generateKeyPairSync('rsa', { modulusLength: RSA_GENERATED_BITS }).privateKey;
+      return generateKey({ type: 'rsa', modulusLength: RSA_GENERATED_BITS }).privateKey;
   }
 }
 

@@ -21,6 +21,7 @@ import { hostname, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { TctlError } from '../errors.js';
 import { appendLine, fileError } from './files.js';
+import type { CaStore } from './ca-store.js';
 
 export const AUDIT_LOG = 'audit.jsonl';
 const GENESIS = '0'.repeat(64);
@@ -199,17 +200,19 @@ export function verifyAudit(dataDir: string): AuditVerdict {
  * Runs a state change and records it, whether it succeeded or failed. Call under the lock; fn
  * returns its result and what to record about it.
  */
-export function audited<T>(dataDir: string, command: string, fn: () => { result: T; what: Record<string, unknown> }): T {
+export function audited<T>(store: CaStore, command: string, fn: () => { result: T; what: Record<string, unknown> }): T {
   let outcome: { result: T; what: Record<string, unknown> };
   try {
     outcome = fn();
   } catch (err) {
-    if (fs.existsSync(path.join(dataDir, 'state.json'))) {
-      appendAudit(dataDir, { command, what: {}, result: 'error', error: (err as Error).message });
+    if (store.isInitialised()) {
+      store.appendAudit({ command, what: {}, result: 'error', error: (err as Error).message });
+      // Kept even where the store undoes the rest of a failed command (PostgreSQL rolls back).
+      store.checkpoint();
     }
     throw err;
   }
-  appendAudit(dataDir, { command, what: outcome.what, result: 'ok' });
+  store.appendAudit({ command, what: outcome.what, result: 'ok' });
   return outcome.result;
 }
 
@@ -238,7 +241,17 @@ export function auditLineAfter(last: Buffer | undefined, event: AuditEvent, now:
 /** A line as a store hands it over: its bytes without the newline, or 'too long' past MAX_AUDIT_LINE_BYTES. */
 export type AuditLineBytes = Buffer | 'too long';
 
-/** verifyAudit's verdict for a chain given line by line, in order. */
+/** verifyAudit's verdict for a chain as a store hands it over, line by line in order. */
+export function verifyChain(lines: Iterable<AuditLineBytes>): AuditVerdict {
+  const chain = chainVerifier();
+  for (const raw of lines) {
+    const broken = chain.next(raw);
+    if (broken) return broken;
+  }
+  return chain.end();
+}
+
+/** verifyChain for lines that arrive asynchronously. */
 export async function verifyAuditLines(lines: AsyncIterable<AuditLineBytes> | Iterable<AuditLineBytes>): Promise<AuditVerdict> {
   const chain = chainVerifier();
   for await (const raw of lines) {

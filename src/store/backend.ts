@@ -9,7 +9,7 @@
 // hash chain covers bytes (audit.ts).
 import { TctlError } from '../errors.js';
 import type { AuditEvent, AuditLineBytes } from './audit.js';
-import type { IssuanceRecord } from './issuance.js';
+import type { IssuanceLine } from './issuance.js';
 import type { RevocationRecord } from './revocations.js';
 
 /** Reads, inside the lock (from a StoreTx) or outside it (from a Store). */
@@ -17,7 +17,7 @@ export interface StoreReader {
   /** The state document exactly as last saved; undefined before the first saveState. */
   readState(): Promise<string | undefined>;
   /** Issuance records in the order they were appended; memory stays flat in the log's length. */
-  streamIssuance(): AsyncIterable<IssuanceRecord>;
+  streamIssuance(): AsyncIterable<IssuanceLine>;
   /** Every revocation, each once, in the order they were added. */
   readRevocations(): Promise<RevocationRecord[]>;
   /** The audit chain's lines in order, as stored bytes without the newline (audit.ts verifyAuditLines checks them). */
@@ -48,7 +48,7 @@ export interface StoreTx extends StoreReader {
   /** Reserves count (1..MAX_SERIAL_RESERVATION) consecutive serials and returns the first (a new store's counter is at 0); never hands out a serial twice, even across crashes. */
   reserveSerials(count: number): Promise<bigint>;
   /** Appends issuance records, in order. */
-  appendIssuance(records: readonly IssuanceRecord[]): Promise<void>;
+  appendIssuance(records: readonly IssuanceLine[]): Promise<void>;
   /** Adds the revocations not already present (by revocationKey); returns those added. */
   addRevocations(records: readonly RevocationRecord[]): Promise<RevocationRecord[]>;
   /** Appends one audit line chained to the last one (audit.ts format 2, who = this process's user and host). */

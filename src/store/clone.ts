@@ -5,7 +5,7 @@
 // one transaction: a failure leaves the target empty. It is also the backup and restore path.
 import { TctlError } from '../errors.js';
 import type { Store, StoreReader } from './backend.js';
-import type { IssuanceRecord } from './issuance.js';
+import type { IssuanceLine } from './issuance.js';
 
 const BATCH = 5000;
 
@@ -41,7 +41,7 @@ export async function cloneStore(from: Store, to: Store): Promise<CloneSummary> 
         summary.keys++;
       }
       await dst.restoreSerialCounter(summary.lastSerial);
-      let records: IssuanceRecord[] = [];
+      let records: IssuanceLine[] = [];
       for await (const r of src.streamIssuance()) {
         records.push(r);
         if (records.length === BATCH) {

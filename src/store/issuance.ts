@@ -7,6 +7,7 @@ import type { CertType } from '../ssh/certificate.js';
 import type { TlsCa } from '../x509/types.js';
 import { appendLines, fileError, readFileCapped, readLinesSync, writeFileAtomic } from './files.js';
 import { SERIAL_FILE } from './state.js';
+import type { CaStore } from './ca-store.js';
 
 export const ISSUANCE_LOG = 'issued.jsonl';
 const MAX_SERIAL = 0xffffffffffffffffn;
@@ -90,8 +91,8 @@ export function appendIssuance(dataDir: string, records: IssuanceLine[]): void {
 }
 
 /** Reads the SSH records of the log (X.509 ones are skipped: their serials and types mean other things). */
-export function* readIssuance(dataDir: string): Generator<IssuanceRecord> {
-  for (const r of readIssuanceLines(dataDir)) if (!isX509Record(r)) yield r;
+export function* readIssuance(store: CaStore): Generator<IssuanceRecord> {
+  for (const r of store.issuance()) if (!isX509Record(r)) yield r;
 }
 
 /** Reads every record of the log, SSH and X.509, skipping a torn line left by a process killed mid-append. */

@@ -142,7 +142,3 @@ export class RevocationIndex {
     );
   }
 }
-
-export function isCertificateRevoked(dataDir: string, cert: Certificate): boolean {
-  return new RevocationIndex(readRevocations(dataDir)).isCertificateRevoked(cert);
-}

@@ -1,6 +1,5 @@
-// The data dir: state.json (cluster and CA key records), CA private keys, the serial counter and
-// the issuance log. Every change goes through an atomic write under the data dir's lock.
-import * as fs from 'node:fs';
+// The CA's state document (cluster and CA key records; state.json in a data dir): its shape,
+// checked by value when loaded, and how it is saved. Saved only under the store's lock.
 import * as path from 'node:path';
 import { TctlError } from '../errors.js';
 import { KEY_TYPES, fingerprint, parsePublicKeyBlob } from '../ssh/keys.js';
@@ -10,7 +9,7 @@ import type { Phase } from '../rotation/phases.js';
 import { GRACE_CAP, recoveryPhases } from '../rotation/rotate.js';
 import { TLS_CAS, X509_KEY_TYPES } from '../x509/types.js';
 import type { TlsCa, X509KeyType } from '../x509/types.js';
-import { MAX_DATA_FILE_BYTES, fileError, readFileCapped, writeFileAtomic } from './files.js';
+import type { CaStore } from './ca-store.js';
 
 export const STATE_VERSION = 1;
 export const STATE_FILE = 'state.json';
@@ -120,13 +119,14 @@ export interface State {
 /** The TLS CAs that rotate on their own; host and user follow their SSH CA. */
 export const TLS_ONLY_CAS = ['db', 'db_client'] as const satisfies readonly TlsCa[];
 
-export function statePath(dataDir: string): string {
-  return path.join(dataDir, STATE_FILE);
+/** Where the state is, for messages: the path of state.json, or its place in the database. */
+export function statePath(store: CaStore): string {
+  return store.locate(STATE_FILE);
 }
 
-export function notInitialised(dataDir: string): TctlError {
-  return new TctlError(`data dir ${dataDir} is not initialised`, {
-    hint: `run "tctl auth init --cluster-name=NAME" first (or pass the right --data-dir)`,
+export function notInitialised(store: CaStore): TctlError {
+  return new TctlError(`${store.describe()} is not initialised`, {
+    hint: `run "tctl auth init --cluster-name=NAME" first (or pass the right ${store.kind === 'dir' ? '--data-dir' : '--backend'})`,
   });
 }
 
@@ -145,7 +145,7 @@ export interface LoadOptions {
 }
 
 /** The one error every other command gives for a damaged schedule: each bad value by name, and the way out. */
-export function scheduleDamageError(dataDir: string, state: State): TctlError | undefined {
+export function scheduleDamageError(store: CaStore, state: State): TctlError | undefined {
   const rotationOf = (t: CaType | TlsCa) => ((CA_TYPES as readonly string[]).includes(t) ? state.authorities[t as CaType] : state.tls?.[t])?.rotation;
   const bad = [...CA_TYPES, ...TLS_ONLY_CAS].filter((t) => rotationOf(t)?.damage);
   if (bad.length === 0) return undefined;
@@ -155,24 +155,15 @@ export function scheduleDamageError(dataDir: string, state: State): TctlError | 
     const steps = recoveryPhases(phase).map((p) => `"tctl auth rotate --type=${t} --manual --phase=${p}"`).join(' or ');
     return `the ${t} CA (phase "${phase}") recovers with ${steps}`;
   });
-  return new TctlError(`${statePath(dataDir)}: ${problems.join('; ')}`, {
+  return new TctlError(`${statePath(store)}: ${problems.join('; ')}`, {
     hint: `the rotation schedule is ignored until then; ${ways.join('; ')} ("tctl status" shows the rotation)`,
   });
 }
 
-export function isInitialised(dataDir: string): boolean {
-  return fs.existsSync(statePath(dataDir));
-}
-
-export function loadState(dataDir: string, opts: LoadOptions = {}): State {
-  const file = statePath(dataDir);
-  let text: string;
-  try {
-    text = readFileCapped(file, MAX_DATA_FILE_BYTES).toString('utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notInitialised(dataDir);
-    throw fileError('cannot read', file, err);
-  }
+export function loadState(store: CaStore, opts: LoadOptions = {}): State {
+  const file = statePath(store);
+  const text = store.readState();
+  if (text === undefined) throw notInitialised(store);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -180,7 +171,7 @@ export function loadState(dataDir: string, opts: LoadOptions = {}): State {
     throw damaged(file, text.length === 0 ? 'empty file' : 'not valid JSON');
   }
   const state = checkState(file, raw);
-  const damage = opts.allowDamagedSchedule ? undefined : scheduleDamageError(dataDir, state);
+  const damage = opts.allowDamagedSchedule ? undefined : scheduleDamageError(store, state);
   if (damage) throw damage;
   return state;
 }
@@ -378,7 +369,7 @@ function checkTls(file: string, tls: Record<string, unknown>, sshAuths: Record<s
   return out;
 }
 
-export function saveState(dataDir: string, state: State): void {
+export function saveState(store: CaStore, state: State): void {
   // A damaged rotation record is written back exactly as it was read: only its own recovery step rewrites it.
   const authorities = Object.fromEntries(
     CA_TYPES.map((t) => {
@@ -399,5 +390,5 @@ export function saveState(dataDir: string, state: State): void {
       }),
     );
   }
-  writeFileAtomic(statePath(dataDir), JSON.stringify(stored, null, 2) + '\n', { mode: 0o600, overwrite: true });
+  store.saveState(JSON.stringify(stored, null, 2) + '\n');
 }

@@ -1,6 +1,7 @@
 // TLS key types: which key each CA and each leaf gets (Teleport's balanced-v1 suite), generation,
 // PEM output, and the strength check every public key passes before it is certified.
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { generateKey } from '../keys/generate.js';
 import { TctlError, allowedValues } from '../errors.js';
 
 export { CA_KEY_TYPES, TLS_CAS, X509_KEY_TYPES, type TlsCa, type X509KeyType } from './types.js';
@@ -26,13 +27,13 @@ export interface KeyPair {
 export function generateX509Key(type: X509KeyType): KeyPair {
   switch (type) {
     case 'ecdsa-p256':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return generateKey({ type: 'ec', namedCurve: 'P-256' });
     case 'rsa-2048':
     case 'rsa-3072':
     case 'rsa-4096':
-      return generateKeyPairSync('rsa', { modulusLength: Number(type.slice(4)), publicExponent: 65537 });
+      return generateKey({ type: 'rsa', modulusLength: Number(type.slice(4)) });
     case 'ed25519':
-      return generateKeyPairSync('ed25519');
+      return generateKey({ type: 'ed25519' });
     default:
       throw new TctlError(`unknown key type "${String(type)}"; allowed values: ${allowedValues(X509_KEY_TYPES)}`);
   }

@@ -70,7 +70,7 @@ test('invalid transitions and bad flags fail without changing state', () => {
   const mid = state();
   const again = run(['auth', 'rotate', '--type=user']);
   assert.equal(again.status, 1);
-  assert.match(again.stderr, /already rotating/);
+  assert.match(again.stderr, /cannot start a rotation of the user CA while another is in progress/);
   assert.equal(run(['auth', 'rotate', '--type=user', '--manual', '--phase=init']).status, 1);
   assert.equal(state(), mid);
 });

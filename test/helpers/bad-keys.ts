@@ -1,6 +1,7 @@
 // Generators of public keys that must never be certified, built by hand as SSH blobs, one class
 // at a time, with fresh random values on every call (property-style tests draw many of each).
-import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import { generateKey } from '../../src/keys/generate.js';
 import { sshPublicKey } from '../../src/ssh/keys.js';
 import { SshReader, SshWriter } from '../../src/ssh/wire.js';
 
@@ -67,7 +68,7 @@ export const ecdsaBlob = (curve: string, point: Buffer): Buffer => new SshWriter
 
 /** A real point of a fresh key with its y nudged by a random non-zero amount: off the curve (y = ±y' has only two roots). */
 export function offCurvePoint(curve: EcCurveInfo): Buffer {
-  const blob = sshPublicKey(generateKeyPairSync('ec', { namedCurve: curve.node }).publicKey).blob;
+  const blob = sshPublicKey(generateKey({ type: 'ec', namedCurve: curve.node }).publicKey).blob;
   const r = new SshReader(blob);
   r.string();
   r.string();
@@ -94,7 +95,7 @@ export function oddOfBits(bits: number): bigint {
 
 /** A real 2048-bit modulus from a fresh key: only e is made bad. */
 export function realModulus(): bigint {
-  const blob = sshPublicKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey).blob;
+  const blob = sshPublicKey(generateKey({ type: 'rsa', modulusLength: 2048 }).publicKey).blob;
   const r = new SshReader(blob);
   r.string();
   r.mpint();

@@ -19,6 +19,7 @@ import { certificateFileText } from '../../src/formats/certificate-file.js';
 import { signCertificate } from '../../src/ssh/certificate.js';
 import { generatePrivateKey, openSshPrivateKey, sshPublicKey } from '../../src/ssh/keys.js';
 import { loadState } from '../../src/store/state.js';
+import { DirCaStore } from '../../src/store/local/dir-ca-store.js';
 
 const skip = interopSkip();
 const HOST = 'api.example.com';
@@ -171,7 +172,7 @@ test('the KRL survives a user CA rotation: revoked certificates stay refused whi
   const oldCa = userSigner(run);
   /** A certificate tctl would refuse to sign (its key id is revoked), signed with the data dir's current user CA key all the same. */
   const signBehindTctl = (out: string, keyId: string): Cert => {
-    const state = loadState(dataDir);
+    const state = loadState(new DirCaStore(dataDir));
     const key = generatePrivateKey('ed25519');
     const publicKey = sshPublicKey(key);
     const body = certificateBody(
@@ -179,7 +180,7 @@ test('the KRL survives a user CA rotation: revoked certificates stay refused whi
       { clusterName: state.clusterName, serial: 900_000n, now: new Date() },
     );
     fs.writeFileSync(file(out), openSshPrivateKey(key, keyId), { mode: 0o600 });
-    fs.writeFileSync(file(`${out}-cert.pub`), certificateFileText(publicKey, signCertificate(body, loadCaKey(dataDir, signingKeyRecord(state.authorities.user)).privateKey!), keyId));
+    fs.writeFileSync(file(`${out}-cert.pub`), certificateFileText(publicKey, signCertificate(body, loadCaKey(new DirCaStore(dataDir), signingKeyRecord(state.authorities.user)).privateKey!), keyId));
     return certificate(file(out));
   };
   const kept = sign('kept');

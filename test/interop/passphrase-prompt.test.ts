@@ -1,7 +1,8 @@
 // The passphrase prompt on a real pseudo-terminal (python3's pty), and its absence off one.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
+import { generateKey } from '../../src/keys/generate.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +47,7 @@ function onPty(answer: string, args: string[], cwd: string) {
 }
 
 function encryptedKey(dir: string, passphrase: string) {
-  const key = generateKeyPairSync('ed25519').privateKey;
+  const key = generateKey({ type: 'ed25519' }).privateKey;
   const file = path.join(dir, 'user.key');
   fs.writeFileSync(file, encryptPrivateKeyPem(key, passphrase), { mode: 0o600 });
   const digest = createHash('sha256').update(createPublicKey(key).export({ type: 'spki', format: 'der' })).digest('hex');

@@ -18,6 +18,7 @@ import { LOGIN, ok, sshdFor } from '../helpers/interop.js';
 import { openssh } from '../helpers/run.js';
 import { initialisedCa } from '../helpers/run.js';
 import { interopSkip, requireOpenSsh, sshRun } from '../helpers/sshd.js';
+import { DirCaStore } from '../../src/store/local/dir-ca-store.js';
 
 const skip = interopSkip();
 const CLIENT = parseNumericHost('127.0.0.1')!;
@@ -83,8 +84,8 @@ test('source-address: a real sshd logs in from 127.0.0.1 exactly when the model 
   });
 
   // Certificates with any source-address text at all, signed in-process by the data dir's user CA.
-  const state = loadState(dataDir);
-  const signer = sshSigner(loadCaKey(dataDir, state.authorities.user.current).privateKey!);
+  const state = loadState(new DirCaStore(dataDir));
+  const signer = sshSigner(loadCaKey(new DirCaStore(dataDir), state.authorities.user.current).privateKey!);
   const userKey = generatePrivateKey('ed25519');
   const publicKey = sshPublicKey(userKey);
   fs.writeFileSync(file('probe'), openSshPrivateKey(userKey, 'probe'), { mode: 0o600 });

@@ -1,7 +1,8 @@
 // The value check for public keys against independent oracles: a textbook RFC 8032 decoder with
 // real point doubling for ed25519, node:crypto for ECDSA, hand-built RSA blobs at every bound.
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, randomInt } from 'node:crypto';
+import { generateKey } from '../../src/keys/generate.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -80,7 +81,7 @@ test('ed25519: agrees with the textbook decoder on random, edge and mixed encodi
   }
   assert.deepEqual([...seen].sort(), ['non-canonical', 'off-curve', 'ok', 'small-order', 'x0-sign']);
   for (let i = 0; i < 500; i++) {
-    const key = sshPublicKey(generateKeyPairSync('ed25519').publicKey);
+    const key = sshPublicKey(generateKey({ type: 'ed25519' }).publicKey);
     assert.equal(publicKeyValueProblem(key.blob), undefined);
   }
 });
@@ -100,7 +101,7 @@ test('ecdsa: points off the curve are refused, by us and (confirmed) by node:cry
     assert.throws(() => parsePublicKeyBlob(ecdsaBlob(curve.name, Buffer.alloc(1 + curve.bytes, 2))), /compressed/);
     assert.throws(() => parsePublicKeyBlob(ecdsaBlob(curve.name, Buffer.alloc(2 * curve.bytes, 4))), /not an uncompressed/);
     for (let i = 0; i < 50; i++) {
-      const key = sshPublicKey(generateKeyPairSync('ec', { namedCurve: curve.node }).publicKey);
+      const key = sshPublicKey(generateKey({ type: 'ec', namedCurve: curve.node }).publicKey);
       assert.equal(publicKeyValueProblem(key.blob), undefined);
       assert.ok(parsePublicKeyBlob(key.blob).keyObject.asymmetricKeyType === 'ec');
     }
@@ -178,7 +179,7 @@ const lengthPrefixed = (b: Buffer): Buffer => {
 };
 
 test('the key path never exports JWK: every type is generated, exported, parsed and verified through DER', () => {
-  const proto = Object.getPrototypeOf(generateKeyPairSync('ed25519').publicKey) as { export: (o?: { format?: string }) => unknown };
+  const proto = Object.getPrototypeOf(generateKey({ type: 'ed25519' }).publicKey) as { export: (o?: { format?: string }) => unknown };
   const original = proto.export;
   proto.export = function (this: unknown, o?: { format?: string }) {
     if (o?.format === 'jwk') throw new Error('JWK export on the key path');
@@ -219,7 +220,7 @@ test('DER: the reader refuses what is not definite-length DER; the writer round-
     seq.end();
     r.end();
   }
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+  const rsa = generateKey({ type: 'rsa', modulusLength: 2048 }).publicKey;
   const der = rsa.export({ type: 'pkcs1', format: 'der' });
   const seq = new DerReader(new DerReader(der).element(TAG.SEQUENCE));
   const [n, e] = [seq.unsigned(), seq.unsigned()];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { generateKey } from '../../src/keys/generate.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -27,10 +28,10 @@ function openssl(args: string[], input = '') {
 
 const spki = (k: KeyObject) => (k.type === 'public' ? k : createPublicKey(k)).export({ type: 'spki', format: 'der' });
 const KEYS = {
-  ed25519: () => generateKeyPairSync('ed25519').privateKey,
-  'ecdsa-p256': () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
-  'ecdsa-p384': () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey,
-  rsa: () => generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey,
+  ed25519: () => generateKey({ type: 'ed25519' }).privateKey,
+  'ecdsa-p256': () => generateKey({ type: 'ec', namedCurve: 'P-256' }).privateKey,
+  'ecdsa-p384': () => generateKey({ type: 'ec', namedCurve: 'P-384' }).privateKey,
+  rsa: () => generateKey({ type: 'rsa', modulusLength: 3072 }).privateKey,
 };
 
 test('encrypted key files: scrypt + AES-256-CBC that openssl reads with the passphrase and not without', () => {

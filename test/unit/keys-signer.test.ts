@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { generateKey } from '../../src/keys/generate.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -11,10 +12,10 @@ import { signerFromKeyObject } from '../../src/x509/signer.js';
 import { openssh, tempDir } from '../helpers/run.js';
 
 const KEYS: Record<CaKeyType, () => KeyObject> = {
-  ed25519: () => generateKeyPairSync('ed25519').privateKey,
-  'ecdsa-p256': () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
-  'ecdsa-p384': () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey,
-  rsa: () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+  ed25519: () => generateKey({ type: 'ed25519' }).privateKey,
+  'ecdsa-p256': () => generateKey({ type: 'ec', namedCurve: 'P-256' }).privateKey,
+  'ecdsa-p384': () => generateKey({ type: 'ec', namedCurve: 'P-384' }).privateKey,
+  rsa: () => generateKey({ type: 'rsa', modulusLength: 2048 }).privateKey,
 };
 const rsaKey = KEYS.rsa();
 const keyOf = (t: CaKeyType) => (t === 'rsa' ? rsaKey : KEYS[t]());
@@ -127,6 +128,6 @@ test('ssh-keygen -L reads certificates signed through the adapter by every CA ke
 
 test('signRaw refuses an algorithm the key type cannot make', () => {
   assert.throws(() => inProcessSigner(keyOf('ed25519')).signRaw('rsa-pkcs1-sha512', Buffer.alloc(1)), /a ed25519 key cannot sign with rsa-pkcs1-sha512/);
-  assert.throws(() => inProcessSigner(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey), /RSA CA key of 1024 bits is too weak/);
+  assert.throws(() => inProcessSigner(generateKey({ type: 'rsa', modulusLength: 1024 }).privateKey), /RSA CA key of 1024 bits is too weak/);
   assert.throws(() => inProcessSigner(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey), /unsupported CA key: EC key on curve secp256k1/);
 });

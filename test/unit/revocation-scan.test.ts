@@ -14,6 +14,7 @@ import { loadState } from '../../src/store/state.js';
 import type { State } from '../../src/store/state.js';
 import { initialisedCa, tempDir } from '../helpers/run.js';
 import { TestRandom } from './krl-helpers.js';
+import { DirCaStore } from '../../src/store/local/dir-ca-store.js';
 
 const NOW = new Date('2026-01-02T03:04:05.000Z');
 
@@ -51,7 +52,7 @@ describe('scanRevocations reads revoked.jsonl as readRevocations does', () => {
   before(() => {
     root = tempDir();
     const { dataDir } = initialisedCa();
-    state = loadState(dataDir);
+    state = loadState(new DirCaStore(dataDir));
     fingerprints = [state.authorities.user.current.fingerprint, state.authorities.host.current.fingerprint, 'SHA256:notACaKeyOfThisDataDir'];
   });
 

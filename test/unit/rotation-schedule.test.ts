@@ -9,6 +9,7 @@ import type { Phase } from '../../src/rotation/phases.js';
 import { AUDIT_LOG, verifyAudit } from '../../src/store/audit.js';
 import { loadState } from '../../src/store/state.js';
 import { tempDir } from '../helpers/run.js';
+import { DirCaStore } from '../../src/store/local/dir-ca-store.js';
 
 const t0 = new Date('2026-11-25T00:00:00Z');
 const at = (h: number) => () => new Date(t0.getTime() + h * 3600_000);
@@ -24,9 +25,9 @@ const scheduled = (dataDir: string) => audit(dataDir).filter((e) => e.what.by ==
 
 function rotatingCa() {
   const dataDir = path.join(tempDir(), 'ca');
-  initAuthority(dataDir, { clusterName: 'example.com', keyType: 'ed25519', now: t0 });
-  rotateAuthority(dataDir, 'user', { kind: 'auto', gracePeriodSeconds: 30 * 3600 }, at(0));
-  const s = loadState(dataDir);
+  initAuthority(new DirCaStore(dataDir, { create: true }), { clusterName: 'example.com', keyType: 'ed25519', now: t0 });
+  rotateAuthority(new DirCaStore(dataDir), 'user', { kind: 'auto', gracePeriodSeconds: 30 * 3600 }, at(0));
+  const s = loadState(new DirCaStore(dataDir));
   return { dataDir, oldKey: s.authorities.user.current, newKey: s.authorities.user.next! };
 }
 
@@ -41,9 +42,9 @@ test('each phase as the first one observed: every due step is made, saved and au
     const expect = (from: Phase, to: Phase) => order.slice(order.indexOf(from) + 1, order.indexOf(to) + 1).forEach((p, i, all) => expected.push([i === 0 ? from : all[i - 1]!, p]));
     let seen: Phase = 'init';
     for (const h of first === undefined ? [second] : [first, second]) {
-      const state = loadCurrentState(dataDir, at(h));
+      const state = loadCurrentState(new DirCaStore(dataDir), at(h));
       assert.equal(state.authorities.user.rotation.phase, phaseAt(h), `observed at +${h}h`);
-      assert.equal(loadState(dataDir).authorities.user.rotation.phase, phaseAt(h), 'and saved');
+      assert.equal(loadState(new DirCaStore(dataDir)).authorities.user.rotation.phase, phaseAt(h), 'and saved');
       expect(seen, phaseAt(h));
       seen = phaseAt(h);
     }
@@ -59,11 +60,11 @@ test('each phase as the first one observed: every due step is made, saved and au
     assert.ok(verifyAudit(dataDir).ok, label);
     // Observing again changes nothing and logs nothing.
     const lines = audit(dataDir).length;
-    loadCurrentState(dataDir, at(second));
+    loadCurrentState(new DirCaStore(dataDir), at(second));
     assert.equal(audit(dataDir).length, lines);
     const keyFile = path.join(dataDir, oldKey.file!);
     if (seen === 'standby') {
-      const done = loadState(dataDir).authorities.user;
+      const done = loadState(new DirCaStore(dataDir)).authorities.user;
       assert.equal(done.current.fingerprint, newKey.fingerprint);
       assert.deepEqual(done.retired, [{ keyType: oldKey.keyType, publicKey: oldKey.publicKey, fingerprint: oldKey.fingerprint, createdAt: oldKey.createdAt }]);
       assert.equal(fs.existsSync(keyFile), false, 'the retired private key file is removed');
@@ -78,7 +79,7 @@ test('each phase as the first one observed: every due step is made, saved and au
 
 test('a command that rotates by hand first records the steps the clock made', () => {
   const { dataDir } = rotatingCa();
-  rotateAuthority(dataDir, 'user', { kind: 'manual', phase: 'rollback' }, at(25));
+  rotateAuthority(new DirCaStore(dataDir), 'user', { kind: 'manual', phase: 'rollback' }, at(25));
   const entries = audit(dataDir).filter((e) => e.command === 'auth rotate').slice(1);
   assert.deepEqual(entries.map((e) => [e.what.from, e.what.to, e.what.by]), [
     ['init', 'update_clients', 'schedule'],

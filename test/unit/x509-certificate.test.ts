@@ -2,7 +2,8 @@
 // X509Certificate, for every leaf profile under every CA key type, plus the encoding traps
 // (top-bit serials, GeneralizedTime from 2050, IP SANs) and the validity rules.
 import assert from 'node:assert/strict';
-import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { type GenerateSpec, generateKey } from '../../src/keys/generate.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
@@ -180,11 +181,11 @@ describe('X.509 validity', () => {
 
   test('a CA certificate is bound to its own key only', () => {
     const a = makeCa('ecdsa-p256');
-    const other = signerFromKeyObject(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    const other = signerFromKeyObject(generateKey({ type: 'ec', namedCurve: 'P-256' }).privateKey);
     assert.throws(() => issuerFromCertificate(a.cert.der, other), /does not match/);
     const leaf = makeLeaf(a, 'tls-user', ['joe']);
     assert.throws(() => issuerFromCertificate(leaf.cert.der, a.issuer.signer), /not a CA certificate/);
-    assert.throws(() => signerFromKeyObject(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey), /too weak/);
+    assert.throws(() => signerFromKeyObject(generateKey({ type: 'rsa', modulusLength: 1024 }).privateKey), /too weak/);
     assert.throws(() => createCaCertificate({ clusterName: '*.bad', signer: a.issuer.signer, now: new Date() }), /cluster-name/);
   });
 });
@@ -192,15 +193,15 @@ describe('X.509 validity', () => {
 describe('SubjectPublicKeyInfo', () => {
   test('spkiDer (built from the JWK) equals node:crypto export for 100 keys of each supported type', async () => {
     const { spkiDer } = await import('../../src/x509/spki.js');
-    const kinds = [['ec', { namedCurve: 'P-256' }], ['ec', { namedCurve: 'P-384' }], ['ec', { namedCurve: 'P-521' }], ['ed25519', {}]] as const;
+    const kinds: GenerateSpec[] = [{ type: 'ec', namedCurve: 'P-256' }, { type: 'ec', namedCurve: 'P-384' }, { type: 'ec', namedCurve: 'P-521' }, { type: 'ed25519' }];
     for (let i = 0; i < 100; i++) {
-      for (const [type, options] of kinds) {
-        const key = (generateKeyPairSync as (t: string, o: object) => { publicKey: import('node:crypto').KeyObject })(type, options).publicKey;
-        assert.ok(spkiDer(key).equals(key.export({ type: 'spki', format: 'der' })), `${type} ${JSON.stringify(options)}`);
+      for (const spec of kinds) {
+        const key = generateKey(spec).publicKey;
+        assert.ok(spkiDer(key).equals(key.export({ type: 'spki', format: 'der' })), JSON.stringify(spec));
       }
     }
     for (let i = 0; i < 5; i++) {
-      const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+      const key = generateKey({ type: 'rsa', modulusLength: 2048 }).publicKey;
       assert.ok(spkiDer(key).equals(key.export({ type: 'spki', format: 'der' })));
     }
   });

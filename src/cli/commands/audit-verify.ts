@@ -1,5 +1,5 @@
 import { TctlError } from '../../errors.js';
-import { AUDIT_LOG, verifyAudit } from '../../store/audit.js';
+import { AUDIT_LOG, verifyChain } from '../../store/audit.js';
 import { loadState } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
@@ -10,9 +10,9 @@ export interface AuditVerifyOptions extends GlobalOptions {
 }
 
 export async function auditVerify(opts: AuditVerifyOptions): Promise<void> {
-  const { dataDir } = await resolveContext(opts);
-  loadState(dataDir);
-  const v = verifyAudit(dataDir);
+  const { store } = await resolveContext(opts);
+  loadState(store);
+  const v = verifyChain(store.auditLines());
   // A broken chain is still a verdict: the JSON says where, and the exit code says it failed.
   if (opts.json) stdoutJson(v.ok ? { file: AUDIT_LOG, intact: true, entries: v.lines } : { file: AUDIT_LOG, intact: false, intactEntries: (v.brokenLine ?? 1) - 1, brokenLine: v.brokenLine, reason: v.reason });
   if (!v.ok) {

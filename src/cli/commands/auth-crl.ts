@@ -31,8 +31,8 @@ export async function authCrl(opts: CrlOptions): Promise<void> {
   if (format === 'der' && opts.out === undefined && process.stdout.isTTY) {
     throw new UsageError('refusing to write a binary CRL to a terminal', `use -o FILE, redirect, or --format=pem: tctl auth crl --type=${t} > ${t}.crl`);
   }
-  const { dataDir } = await resolveContext(opts);
-  const crls = buildCrls(dataDir, ca, { ttlSeconds });
+  const { store } = await resolveContext(opts);
+  const crls = buildCrls(store, ca, { ttlSeconds });
   let data: string | Buffer;
   if (format === 'der') {
     if (crls.length > 1) {

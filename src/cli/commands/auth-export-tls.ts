@@ -9,6 +9,7 @@ import { TctlError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../store/files.js';
 import type { TlsCa } from '../../x509/types.js';
 import { stdout } from '../output.js';
+import type { CaStore } from '../../store/ca-store.js';
 
 /** Each export type: the CA it names and whether it is DER. */
 export const TLS_EXPORT_TYPES: Record<string, { ca: TlsCa; der: boolean }> = {
@@ -27,7 +28,7 @@ export const TLS_EXPORT_TYPES: Record<string, { ca: TlsCa; der: boolean }> = {
 
 const PEM_TYPE: Record<TlsCa, string> = { host: 'tls-host', user: 'tls-user', db: 'db', db_client: 'db-client' };
 
-export async function exportTls(dataDir: string, type: string, opts: { fingerprint?: string; out?: string }): Promise<void> {
+export async function exportTls(store: CaStore, type: string, opts: { fingerprint?: string; out?: string }): Promise<void> {
   const { ca, der } = TLS_EXPORT_TYPES[type]!;
   if (opts.fingerprint !== undefined && !/^sha256:[0-9a-f]{64}$/.test(opts.fingerprint)) {
     throw new UsageError(`invalid --fingerprint "${opts.fingerprint}" for a TLS CA`, 'TLS CA fingerprints are pins: sha256:<64 hex digits> (see tctl status)');
@@ -36,17 +37,17 @@ export async function exportTls(dataDir: string, type: string, opts: { fingerpri
   if (der && opts.out === undefined && process.stdout.isTTY) {
     throw new UsageError(`refusing to write a binary certificate to a terminal`, `use -o FILE or redirect: tctl auth export --type=${type} > ${ca.replace('_', '-')}-ca.cer`);
   }
-  const state = loadCurrentState(dataDir);
+  const state = loadCurrentState(store);
   const records = trustedKeyRecords(tlsAuthority(state, ca)).filter((r) => opts.fingerprint === undefined || r.fingerprint === opts.fingerprint);
   if (records.length === 0) {
     throw new TctlError(`no trusted ${ca.replace('_', '-')} CA certificate has fingerprint ${opts.fingerprint}`, { hint: 'tctl status lists the trusted CA pins' });
   }
   // As for SSH exports: nothing is exported from a data dir whose trusted keys could no longer sign.
   for (const r of trustedKeyRecords(tlsAuthority(state, ca))) {
-    caCertificate(dataDir, r);
-    checkCaKey(dataDir, r, tlsFingerprintOf, statePath(dataDir));
+    caCertificate(store, r);
+    checkCaKey(store, r, tlsFingerprintOf, statePath(store));
   }
-  const certs = records.map((r) => ({ record: r, cert: caCertificate(dataDir, r) }));
+  const certs = records.map((r) => ({ record: r, cert: caCertificate(store, r) }));
   let data: string | Buffer;
   if (der) {
     if (certs.length > 1) {

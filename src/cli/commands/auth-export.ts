@@ -7,6 +7,7 @@ import type { CaKeyRecord, State } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
+import type { CaStore } from '../../store/ca-store.js';
 
 /**
  * openssh is modern Teleport's name for the CA that sshd trusts: the user CA. krl is the
@@ -33,9 +34,9 @@ export async function authExport(opts: ExportOptions): Promise<void> {
     if (opts.format !== undefined || opts.hostPatterns !== undefined) throw new UsageError(`--format and --host-patterns do not apply to --type=${type}`);
     if (opts.fingerprint === '') throw new UsageError('--fingerprint is empty', 'give a CA pin such as sha256:... (see tctl status)');
     if (opts.out === '') throw new UsageError('--out is empty');
-    const { dataDir } = await resolveContext(opts);
+    const { store } = await resolveContext(opts);
     const { exportTls } = await import('./auth-export-tls.js');
-    return exportTls(dataDir, type, { fingerprint: opts.fingerprint, out: opts.out });
+    return exportTls(store, type, { fingerprint: opts.fingerprint, out: opts.out });
   }
   const format = oneOf('--format', opts.format ?? 'openssh', EXPORT_FORMATS);
   if (format === 'authorized_keys' && type !== 'user' && type !== 'openssh') {
@@ -44,15 +45,15 @@ export async function authExport(opts: ExportOptions): Promise<void> {
   if (opts.fingerprint === '') throw new UsageError('--fingerprint is empty', 'give a fingerprint such as SHA256:... (see tctl status)');
   const patterns = opts.hostPatterns === undefined ? undefined : checkPatterns(opts.hostPatterns);
   if (opts.out === '') throw new UsageError('--out is empty');
-  const { dataDir } = await resolveContext(opts);
-  const state = loadCurrentState(dataDir);
+  const { store } = await resolveContext(opts);
+  const state = loadCurrentState(store);
   if (type === 'krl') {
     if (opts.fingerprint !== undefined || opts.hostPatterns !== undefined || opts.format !== undefined) {
       throw new UsageError('--fingerprint, --format and --host-patterns do not apply to --type=krl');
     }
-    return exportKrl(dataDir, state, opts.out);
+    return exportKrl(store, state, opts.out);
   }
-  checkTrustedKeys(dataDir, state, type === undefined ? ['host', 'user'] : type === 'host' ? ['host'] : ['user']);
+  checkTrustedKeys(store, state, type === undefined ? ['host', 'user'] : type === 'host' ? ['host'] : ['user']);
   const wanted = (r: CaKeyRecord) => opts.fingerprint === undefined || r.fingerprint === opts.fingerprint;
   const lines: string[] = [];
   if (type === undefined || type === 'host') {
@@ -72,13 +73,12 @@ export async function authExport(opts: ExportOptions): Promise<void> {
  * A KRL is binary and sshd's RevokedKeys needs a file: an empty list still gives a valid KRL,
  * because a missing RevokedKeys file makes sshd refuse every login.
  */
-async function exportKrl(dataDir: string, state: State, out: string | undefined): Promise<void> {
+async function exportKrl(store: CaStore, state: State, out: string | undefined): Promise<void> {
   const { buildKrl } = await import('../../ca/revocation.js');
-  const { scanRevocations } = await import('../../store/revocation-scan.js');
   if (out === undefined && process.stdout.isTTY) {
     throw new UsageError('refusing to write a binary KRL to a terminal', 'use -o FILE or redirect: tctl auth export --type=krl > revoked.krl');
   }
-  const krl = buildKrl(state, scanRevocations(dataDir), new Date());
+  const krl = buildKrl(state, store.scanRevocations(), new Date());
   if (out !== undefined) writeFileAtomic(out, krl, { mode: 0o644, overwrite: true });
   else process.stdout.write(krl);
 }

@@ -13,7 +13,7 @@ export interface InitOptions extends GlobalOptions {
 }
 
 export async function authInit(opts: InitOptions): Promise<void> {
-  const { dataDir, config } = await resolveContext(opts);
+  const { store, config } = await resolveContext(opts);
   const name = opts.clusterName ?? config.clusterName;
   if (name === undefined) {
     throw new UsageError('--cluster-name must be specified', 'e.g. tctl auth init --cluster-name=example.com');
@@ -24,18 +24,19 @@ export async function authInit(opts: InitOptions): Promise<void> {
   const { makeTlsKey } = await import('../../ca/tls-keys.js');
   // Teleport's balanced-v1 suite, or RSA everywhere when the SSH CAs are RSA too.
   const keyTypes = CA_KEY_TYPES[keyType === 'rsa' ? 'rsa' : 'balanced-v1'];
-  const { state, created, addedTls } = initOrComplete(dataDir, { clusterName, keyType, now: systemClock(), tls: { keyTypes, makeKey: makeTlsKey } });
+  store.create();
+  const { state, created, addedTls } = initOrComplete(store, { clusterName, keyType, now: systemClock(), tls: { keyTypes, makeKey: makeTlsKey } });
   const tlsLines = addedTls.map((t) => {
     const r = state.tls![t]!.current;
     return `tls ${t.replace('_', '-')} CA`.padEnd(20) + `${r.keyType.padEnd(11)} ${r.fingerprint}`;
   });
   if (!created) {
-    stdout(`Added the TLS certificate authorities to cluster "${state.clusterName}" in ${dataDir}`);
+    stdout(`Added the TLS certificate authorities to cluster "${state.clusterName}" in ${store.describe()}`);
     stdout(tlsLines.join('\n'));
     stderr('SSH keys and certificates are unchanged. Next: "tctl auth export --type=db-client" and "tctl auth sign --format=db ...".');
     return;
   }
-  stdout(`Initialized cluster "${clusterName}" in ${dataDir}`);
+  stdout(`Initialized cluster "${clusterName}" in ${store.describe()}`);
   stdout(`user CA  ${keyType}  ${state.authorities.user.current.fingerprint}`);
   stdout(`host CA  ${keyType}  ${state.authorities.host.current.fingerprint}`);
   stdout(tlsLines.join('\n'));

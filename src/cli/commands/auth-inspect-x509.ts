@@ -2,9 +2,9 @@
 // src/x509/lint.ts, checked against this data dir's trusted TLS CA certificates when there is one.
 import { loadCurrentState, trustedKeyRecords } from '../../ca/authority.js';
 import { caCertificate, caPin } from '../../ca/tls-keys.js';
-import { readRevocations, RevocationIndex } from '../../store/revocations.js';
-import { isInitialised } from '../../store/state.js';
+import { RevocationIndex } from '../../store/revocations.js';
 import { type DecodedCertificate, decodeCertificates, findIssuer, lintX509Certificate, TLS_CAS, type X509Finding } from '../../x509/index.js';
+import type { CaStore } from '../../store/ca-store.js';
 
 export interface X509Result {
   file: string;
@@ -19,16 +19,16 @@ interface KnownCa {
 }
 
 /** The trusted TLS CA certificates of the data dir (undefined: no data dir, so trust is not checked). */
-export function knownCas(dataDir: string, now: Date): { cas: KnownCa[]; revoked: RevocationIndex } | undefined {
-  if (!isInitialised(dataDir)) return undefined;
-  const state = loadCurrentState(dataDir, () => now);
+export function knownCas(store: CaStore, now: Date): { cas: KnownCa[]; revoked: RevocationIndex } | undefined {
+  if (!store.isInitialised()) return undefined;
+  const state = loadCurrentState(store, () => now);
   if (!state.tls) return undefined;
   const cas: KnownCa[] = [];
   for (const t of TLS_CAS) {
     const a = state.tls[t];
-    if (a) for (const r of trustedKeyRecords(a)) cas.push({ ca: t.replace('_', '-'), cert: caCertificate(dataDir, r) });
+    if (a) for (const r of trustedKeyRecords(a)) cas.push({ ca: t.replace('_', '-'), cert: caCertificate(store, r) });
   }
-  return { cas, revoked: new RevocationIndex(readRevocations(dataDir)) };
+  return { cas, revoked: new RevocationIndex(store.readRevocations()) };
 }
 
 const iso = (d: Date) => d.toISOString().replace(/\.000Z$/, 'Z');

@@ -6,7 +6,7 @@ import { FOREVER, certificateSignatureAlgorithm } from '../../ssh/certificate.js
 import type { Certificate, CertOption } from '../../ssh/certificate.js';
 import { fingerprint, parsePublicKeyBlob } from '../../ssh/keys.js';
 import { FileRefusedError, fileError, readFileCapped } from '../../store/files.js';
-import { CA_TYPES, isInitialised } from '../../store/state.js';
+import { CA_TYPES } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stderr, stdout } from '../output.js';
@@ -32,7 +32,7 @@ export async function authInspect(files: string[], opts: InspectOptions): Promis
   const raw = files.map((file) => ({ file, data: readCertificateFile(file) }));
   // X.509 files (PEM "CERTIFICATE" blocks or DER) load the X.509 code; OpenSSH ones never do.
   const x509 = raw.some((r) => r.data instanceof Buffer && looksLikeX509(r.data)) ? await import('./auth-inspect-x509.js') : undefined;
-  const known = x509 ? x509.knownCas((await resolveContext(opts)).dataDir, now) : undefined;
+  const known = x509 ? x509.knownCas((await resolveContext(opts)).store, now) : undefined;
   const results: Result[] = raw.flatMap(({ file, data }): Result[] => {
     if (!(data instanceof Buffer)) return [{ file, cert: null, findings: [data as Finding] }];
     if (x509 && looksLikeX509(data)) {
@@ -87,12 +87,12 @@ function readCertificateFile(file: string): Buffer | Finding {
  * bad --config) still fails, so a broken CA is never mistaken for "no CA".
  */
 async function dataDirChecks(opts: InspectOptions, now: Date): Promise<Partial<LintContext>> {
-  const { dataDir } = await resolveContext(opts);
-  if (!isInitialised(dataDir)) {
-    stderr(`tctl: note: data dir ${dataDir} is not initialised; not checking which CA signed the certificates or whether they are revoked`);
+  const { store } = await resolveContext(opts);
+  if (!store.isInitialised()) {
+    stderr(`tctl: note: ${store.describe()} is not initialised; not checking which CA signed the certificates or whether they are revoked`);
     return {};
   }
-  const state = loadCurrentState(dataDir, () => now);
+  const state = loadCurrentState(store, () => now);
   const trusted = {} as CaFingerprints;
   const untrusted = {} as CaFingerprints;
   for (const t of CA_TYPES) {
@@ -100,11 +100,12 @@ async function dataDirChecks(opts: InspectOptions, now: Date): Promise<Partial<L
     trusted[t] = trustedKeyRecords(a).map((k) => k.fingerprint);
     untrusted[t] = [a.current, a.next, ...a.retired].flatMap((k) => (k && !trusted[t].includes(k.fingerprint) ? [k.fingerprint] : []));
   }
-  const { isCertificateRevoked } = await import('../../store/revocations.js');
+  const { RevocationIndex } = await import('../../store/revocations.js');
+  let index: InstanceType<typeof RevocationIndex> | undefined;
   return {
     trustedCaFingerprints: trusted,
     untrustedCaFingerprints: untrusted,
-    isRevoked: (cert) => isCertificateRevoked(dataDir, cert),
+    isRevoked: (cert) => (index ??= new RevocationIndex(store.readRevocations())).isCertificateRevoked(cert),
   };
 }
 

@@ -1,9 +1,8 @@
 import { UsageError, oneOf } from '../../errors.js';
 import { CERT_TYPES } from '../../ssh/certificate.js';
-import { readIssuanceLines } from '../../store/issuance.js';
 import type { IssuanceLine } from '../../store/issuance.js';
 import { LEAF_PROFILES } from '../../x509/types.js';
-import { RevocationIndex, readRevocations } from '../../store/revocations.js';
+import { RevocationIndex } from '../../store/revocations.js';
 import { loadCurrentState } from '../../ca/authority.js';
 import { certStatus, trustedFingerprints } from '../../ca/inventory.js';
 import type { CertStatus } from '../../ca/inventory.js';
@@ -29,14 +28,14 @@ export async function authLs(opts: LsOptions): Promise<void> {
   if (opts.principal === '') throw new UsageError('--principal is empty');
   const wanted = (['valid', 'expired', 'revoked', 'untrusted'] as const).filter((s) => opts[s]).map((s): CertStatus => (s === 'untrusted' ? 'untrusted-ca' : s));
   if (wanted.length > 1) throw new UsageError('give only one of --valid, --expired, --revoked, --untrusted');
-  const { dataDir } = await resolveContext(opts);
+  const { store } = await resolveContext(opts);
   const now = new Date();
   // After a rotation, certificates of a retired key fail at every server and client that has
   // the new export: they are listed as such, not as valid.
-  const trusted = trustedFingerprints(loadCurrentState(dataDir, () => now));
-  const index = new RevocationIndex(readRevocations(dataDir));
+  const trusted = trustedFingerprints(loadCurrentState(store, () => now));
+  const index = new RevocationIndex(store.readRevocations());
   const rows: Array<IssuanceLine & { status: CertStatus }> = [];
-  for (const r of readIssuanceLines(dataDir)) {
+  for (const r of store.issuance()) {
     if (type !== undefined && r.type !== type) continue;
     if (opts.principal !== undefined && !r.principals.includes(opts.principal)) continue;
     const status = certStatus(r, index, now, trusted(r));

@@ -1,21 +1,20 @@
 import { closeCaKeyAccess, configureCaKeyAccess } from '../../ca/key-access.js';
 import { setKeyProtection } from '../../ca/protect.js';
 import { isEncryptedPem } from '../../keys/encrypted.js';
-import { MAX_DATA_FILE_BYTES, readFileCapped } from '../../store/files.js';
-import { isInitialised, loadState, notInitialised } from '../../store/state.js';
+import { loadState, notInitialised } from '../../store/state.js';
 import { checkPassphrase, liveKeys, passphraseSource, readPassphrase } from '../ca-keys.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
-import * as path from 'node:path';
+import type { CaStore } from '../../store/ca-store.js';
 
 /** Whether any live key file of the data dir is encrypted already (then its passphrase is the one to use). */
-function anyEncrypted(dataDir: string): boolean {
-  return liveKeys(loadState(dataDir, { allowDamagedSchedule: true })).some(({ record }) => {
+function anyEncrypted(store: CaStore): boolean {
+  return liveKeys(loadState(store, { allowDamagedSchedule: true })).some(({ record }) => {
     if (record.encrypted) return true;
     if (!record.file) return false;
     try {
-      return isEncryptedPem(readFileCapped(path.join(dataDir, record.file), MAX_DATA_FILE_BYTES).subarray(0, 64).toString('latin1'));
+      return isEncryptedPem(store.getKey(record.file).slice(0, 64));
     } catch {
       return false;
     }
@@ -23,11 +22,11 @@ function anyEncrypted(dataDir: string): boolean {
 }
 
 async function run(opts: GlobalOptions, mode: 'protect' | 'unprotect'): Promise<void> {
-  const { dataDir } = await resolveContext(opts);
-  if (!isInitialised(dataDir)) throw notInitialised(dataDir);
-  const encrypted = anyEncrypted(dataDir);
+  const { store } = await resolveContext(opts);
+  if (!store.isInitialised()) throw notInitialised(store);
+  const encrypted = anyEncrypted(store);
   if (mode === 'unprotect' && !encrypted) {
-    stdout(`The CA keys in ${dataDir} are not encrypted; nothing changed`);
+    stdout(`The CA keys in ${store.describe()} are not encrypted; nothing changed`);
     return;
   }
   // A first protect sets the passphrase (asked twice); later ones must give the same one.
@@ -35,10 +34,10 @@ async function run(opts: GlobalOptions, mode: 'protect' | 'unprotect'): Promise<
   configureCaKeyAccess({ passphrase: Buffer.from(passphrase) });
   try {
     // A wrong passphrase stops here, before the audited change (nothing written, not even a log line).
-    if (encrypted) checkPassphrase(dataDir, loadState(dataDir, { allowDamagedSchedule: true }));
-    const { changed, unchanged } = setKeyProtection(dataDir, mode, passphrase);
+    if (encrypted) checkPassphrase(store, loadState(store, { allowDamagedSchedule: true }));
+    const { changed, unchanged } = setKeyProtection(store, mode, passphrase);
     const verb = mode === 'protect' ? 'Encrypted' : 'Decrypted';
-    stdout(`${verb} ${changed.length} CA key${changed.length === 1 ? '' : 's'} in ${dataDir}${unchanged.length > 0 ? ` (${unchanged.length} already ${mode === 'protect' ? 'encrypted' : 'plain'})` : ''}`);
+    stdout(`${verb} ${changed.length} CA key${changed.length === 1 ? '' : 's'} in ${store.describe()}${unchanged.length > 0 ? ` (${unchanged.length} already ${mode === 'protect' ? 'encrypted' : 'plain'})` : ''}`);
   } finally {
     passphrase.fill(0);
     closeCaKeyAccess();

@@ -48,13 +48,13 @@ export async function authRevoke(opts: RevokeOptions): Promise<void> {
   } else {
     target = { by: 'public-key', key: await readPublicKeyFile('--public-key', opts.publicKey!) };
   }
-  const { dataDir } = await resolveContext(opts);
+  const { store } = await resolveContext(opts);
   if (target.by === 'cert-file') {
     // An X.509 certificate: matched to the TLS CA key that signed it (src/x509 loads only here).
     const { x509RevokeTarget } = await import('../../ca/tls-revoke.js');
-    target = x509RevokeTarget(dataDir, opts.cert!, readX509Input(opts.cert!));
+    target = x509RevokeTarget(store, opts.cert!, readX509Input(opts.cert!));
   }
-  const { record, added, neverIssued } = revoke(dataDir, target, { reason: opts.reason });
+  const { record, added, neverIssued } = revoke(store, target, { reason: opts.reason });
   const what =
     record.kind === 'serial'
       ? `certificate serial ${record.serial} (CA ${record.caFingerprint})`
@@ -70,7 +70,7 @@ export async function authRevoke(opts: RevokeOptions): Promise<void> {
     const ca = record.ca.replace('_', '-');
     deploy = [{ to: 'TLS servers', command: `tctl auth crl --type=${ca} --format=pem -o ${ca}.crl`, config: 'PostgreSQL: ssl_crl_file' }];
   } else {
-    deploy = sshDeploy(revokedSides(record, loadState(dataDir)));
+    deploy = sshDeploy(revokedSides(record, loadState(store)));
   }
   notes.push(...deploy.map((d) => `Deploy the new list to ${d.to}: ${d.command}  (${d.config})`));
   if (opts.json) {

@@ -12,6 +12,7 @@ import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stderr, stdout, stdoutJson } from '../output.js';
 import { ask, canPrompt, confirm } from '../prompt.js';
+import type { CaStore } from '../../store/ca-store.js';
 
 /**
  * Same names as export: openssh is the user CA. Teleport's old "all" is gone there too. host and
@@ -48,7 +49,7 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
     action = { kind: 'auto', gracePeriodSeconds: grace, keyType, tlsKeyType };
   }
   if (opts.json && opts.type === undefined) throw new UsageError('--json needs --type', 'e.g. tctl auth rotate --type=user --json');
-  const { dataDir } = await resolveContext(opts);
+  const { store } = await resolveContext(opts);
   const types = await chooseTypes(opts.type);
   const tlsOnly = types.some((t) => t === 'db' || t === 'db_client');
   if (tlsOnly && keyType === 'ed25519') {
@@ -56,21 +57,21 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
   }
   if (tlsOnly) delete action.keyType;
   // rotateAuthority decides whether a damaged schedule allows this step; here it only picks the warning.
-  const state = loadCurrentState(dataDir, undefined, { allowDamagedSchedule: true });
+  const state = loadCurrentState(store, undefined, { allowDamagedSchedule: true });
   // The X.509 code loads only when this step may create a TLS key.
   let makeTlsKey: TlsKeyMaker | undefined;
   if (state.tls && (action.kind === 'auto' || action.phase === 'init')) makeTlsKey = (await import('../../ca/tls-keys.js')).makeTlsKey;
 
   for (const caType of types) {
     const from = (caType === 'user' || caType === 'host' ? state.authorities[caType] : state.tls?.[caType])?.rotation.phase ?? 'standby';
-    const warning = destructiveWarning(caType, from, action, () => liveSignedByRetiring(dataDir, state, caType));
+    const warning = destructiveWarning(caType, from, action, () => liveSignedByRetiring(store, state, caType));
     if (warning && !opts.yes && canPrompt()) {
       if (!(await confirm(`${warning} Continue?`))) throw new TctlError(`not rotating the ${caType} CA`);
     } else if (warning) {
       // Not asked (--yes, or no terminal): still said, so the log of a script shows what it cost.
       stderr(`tctl: note: ${warning}`);
     }
-    const updated = rotateAuthority(dataDir, caType, action, undefined, makeTlsKey);
+    const updated = rotateAuthority(store, caType, action, undefined, makeTlsKey);
     const record = caType === 'user' || caType === 'host' ? updated.authorities[caType] : updated.tls![caType]!;
     const phase = record.rotation.phase;
     const message =
@@ -98,13 +99,13 @@ export async function authRotate(opts: RotateOptions): Promise<void> {
 
 /** The guided walk-through, then the same step the flags would have taken. */
 async function guided(opts: RotateOptions): Promise<void> {
-  const { dataDir } = await resolveContext(opts);
-  const state = loadCurrentState(dataDir, undefined, { allowDamagedSchedule: true });
+  const { store } = await resolveContext(opts);
+  const state = loadCurrentState(store, undefined, { allowDamagedSchedule: true });
   const cas = ROTATING_CAS.filter((t) => t === 'user' || t === 'host' || state.tls?.[t] !== undefined);
   const { guidedRotation } = await import('./auth-rotate-guided.js');
-  const step = await guidedRotation(state, cas, (t, from, action) => destructiveWarning(t, from, action, () => liveSignedByRetiring(dataDir, state, t)));
+  const step = await guidedRotation(state, cas, (t, from, action) => destructiveWarning(t, from, action, () => liveSignedByRetiring(store, state, t)));
   const makeTlsKey = state.tls && (step.action.kind === 'auto' || step.action.phase === 'init') ? (await import('../../ca/tls-keys.js')).makeTlsKey : undefined;
-  const updated = rotateAuthority(dataDir, step.caType, step.action, undefined, makeTlsKey);
+  const updated = rotateAuthority(store, step.caType, step.action, undefined, makeTlsKey);
   const record = step.caType === 'user' || step.caType === 'host' ? updated.authorities[step.caType] : updated.tls![step.caType]!;
   stdout(`Updated rotation phase to "${record.rotation.phase}". To check status use 'tctl status'`);
   stderr(nextSteps(step.caType, record.rotation.phase, step.from, step.action, autoSchedule(record)));
@@ -148,7 +149,7 @@ function destructiveWarning(caType: RotatingCa, from: Phase, action: RotateActio
 }
 
 /** Live certificates signed by the key this step drops: the SSH key and, for host/user, its TLS twin. */
-function liveSignedByRetiring(dataDir: string, state: State, caType: RotatingCa): number {
+function liveSignedByRetiring(store: CaStore, state: State, caType: RotatingCa): number {
   const records = caType === 'user' || caType === 'host' ? [state.authorities[caType], state.tls?.[caType]] : [state.tls?.[caType]];
   // At rest (grace 0 from standby) the key to go is the current one.
   const keys = records.flatMap((a) => {
@@ -157,7 +158,7 @@ function liveSignedByRetiring(dataDir: string, state: State, caType: RotatingCa)
     return k ? [k.fingerprint] : [];
   });
   let n = 0;
-  for (const c of liveCertificateCounts(dataDir, keys, new Date()).values()) n += c;
+  for (const c of liveCertificateCounts(store, keys, new Date()).values()) n += c;
   return n;
 }
 

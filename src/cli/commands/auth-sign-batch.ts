@@ -37,8 +37,8 @@ const MAX_REPORTED = 20;
 export async function authSignBatch(opts: BatchOptions): Promise<void> {
   if (opts.batch === '') throw new UsageError('--batch is empty');
   if (opts.outDir === undefined || opts.outDir === '') throw new UsageError('--batch needs --out-dir=DIR', 'e.g. tctl auth sign --batch=requests.jsonl --out-dir=certs');
-  const { dataDir } = await resolveContext(opts);
-  loadState(dataDir);
+  const { store } = await resolveContext(opts);
+  loadState(store);
   const outDir = opts.outDir;
   const outDirExists = existingDir(outDir);
   const name = opts.batch === '-' ? 'stdin' : opts.batch;
@@ -58,7 +58,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     // Pass 1: check everything, including where each certificate will go. In an empty output dir
     // only duplicates can collide (pass 2 still refuses to replace anything that appears meanwhile).
     const outDirEmpty = !outDirExists || fs.readdirSync(outDir).length === 0;
-    const revoked = revocationIndex(dataDir);
+    const revoked = revocationIndex(store);
     const outputs = new Map<string, number>();
     const types = new Set<CaType>();
     let good = 0;
@@ -110,7 +110,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     let entries = 0;
     const json = opts.json ? (text: string) => process.stdout.write(text) : undefined;
     json?.(`{\n  "outDir": ${JSON.stringify(outDir)},\n  "certificates": [`);
-    const range = withSigningSession(dataDir, { count: good, types: [...types] }, (session) => {
+    const range = withSigningSession(store, { count: good, types: [...types] }, (session) => {
       let chunk: Array<{ issued: IssuedCertificate; out: string; line: number }> = [];
       let first: string | undefined;
       let last: string | undefined;

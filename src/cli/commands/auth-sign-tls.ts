@@ -104,11 +104,11 @@ export async function authSignTls(opts: SignOptions, format: string): Promise<vo
   const keyType = keyTypeOf(opts.keyType, profile);
   const out = opts.out ?? names[0]!;
   checkOutName(out);
-  const { dataDir } = await resolveContext(opts);
+  const { store } = await resolveContext(opts);
   const outputs = outputsOf(format, out, opts.publicKey === undefined, profile);
   const bundles = [...new Set(outputs.flatMap((o) => (o.content === 'key' || o.content === 'cert' || o.content === 'cert+key' ? [] : [o.content])))];
   // Fail early on an uninitialised, damaged or pre-TLS data dir.
-  const state = loadState(dataDir);
+  const state = loadState(store);
   for (const ca of [PROFILE_CA[profile], ...bundles]) tlsAuthority(state, ca);
 
   let publicKey;
@@ -146,7 +146,7 @@ export async function authSignTls(opts: SignOptions, format: string): Promise<vo
     for (const o of outputs) reserved.push(reserveFile(o.target, o.mode));
     const keyPem = privateKey ? privateKeyPem(privateKey) : '';
     outputs.forEach((o, i) => o.content === 'key' && reserved[i]!.fill(keyPem));
-    issued = issueTlsCertificate(dataDir, { profile, publicKey, names, ttlSeconds, bundles }, {
+    issued = issueTlsCertificate(store, { profile, publicKey, names, ttlSeconds, bundles }, {
       deliver: (done) => {
         outputs.forEach((o, i) => {
           if (o.content === 'cert') reserved[i]!.fill(done.certificate.pem);

@@ -126,8 +126,8 @@ export async function authSign(opts: SignOptions): Promise<void> {
   checkWindow(fields, new Date());
 
   const out = outputBase(opts, fields.keyId);
-  const { dataDir } = await resolveContext(opts);
-  loadState(dataDir); // fail early on an uninitialised or damaged data dir
+  const { store } = await resolveContext(opts);
+  loadState(store); // fail early on an uninitialised or damaged data dir
   const agent = opts.addToAgent ? await agentTarget(opts, out) : undefined;
 
   let privateKey: KeyObject | undefined;
@@ -156,7 +156,7 @@ export async function authSign(opts: SignOptions): Promise<void> {
       reserved[0]!.fill(openSshPrivateKey(privateKey, request.keyId));
       reserved[1]!.fill(publicKeyLine(publicKey.type, publicKey.blob, request.keyId) + '\n');
     }
-    [issued] = issueCertificates(dataDir, [request], {
+    [issued] = issueCertificates(store, [request], {
       // Runs after the issuance log is appended, inside the audited session: a failure here is
       // audited as an error naming the serial.
       deliver: ([issued]) => {

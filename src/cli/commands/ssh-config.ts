@@ -55,8 +55,8 @@ export async function sshConfig(opts: SshConfigOptions): Promise<void> {
   }
   const patterns = opts.hostPatterns === undefined ? undefined : checkPatterns(opts.hostPatterns);
 
-  const { dataDir } = await resolveContext(opts);
-  const { clusterName } = loadState(dataDir);
+  const { store } = await resolveContext(opts);
+  const { clusterName } = loadState(store);
   if (opts.host) {
     const d = DEFAULT_SERVER_PATHS(opts.hostKey);
     stdout(

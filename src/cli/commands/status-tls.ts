@@ -9,12 +9,13 @@ import { rotationStatus } from '../../rotation/rotate.js';
 import { statePath } from '../../store/state.js';
 import type { State, TlsKeyRecord } from '../../store/state.js';
 import { TLS_CAS } from '../../x509/types.js';
+import type { CaStore } from '../../store/ca-store.js';
 
 const pinOf = (spki: Buffer) => `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 
 /** The CA certificate's expiry, after checking that the certificate and the private key are the key the pin names. */
-function checkedExpiry(dataDir: string, r: TlsKeyRecord): string {
-  const damaged = (what: string) => new TctlError(`${what} does not match ${statePath(dataDir)} (expected ${r.fingerprint})`, { hint: 'restore the data dir from a backup' });
+function checkedExpiry(store: CaStore, r: TlsKeyRecord): string {
+  const damaged = (what: string) => new TctlError(`${what} does not match ${statePath(store)} (expected ${r.fingerprint})`, { hint: 'restore the data dir from a backup' });
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(r.certificate);
@@ -25,14 +26,14 @@ function checkedExpiry(dataDir: string, r: TlsKeyRecord): string {
   return new Date(cert.validTo).toISOString();
 }
 
-export function tlsStatus(dataDir: string, state: State, now: Date) {
+export function tlsStatus(store: CaStore, state: State, now: Date) {
   if (!state.tls) return null;
   return Object.fromEntries(
     TLS_CAS.flatMap((t) => {
       const a = state.tls![t];
       if (!a) return [];
       const signer = signingKeyRecord(a);
-      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, expires: checkedExpiry(dataDir, k), key: keyWhere(dataDir, k, tlsFingerprintOf, statePath(dataDir)) }));
+      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, expires: checkedExpiry(store, k), key: keyWhere(store, k, tlsFingerprintOf, statePath(store)) }));
       return [[t, {
         keyType: signer.keyType,
         fingerprint: signer.fingerprint,

@@ -13,18 +13,18 @@ export interface StatusOptions extends GlobalOptions {
 }
 
 export async function status(opts: StatusOptions): Promise<void> {
-  const { dataDir } = await resolveContext(opts);
+  const { store } = await resolveContext(opts);
   const now = new Date();
-  const state = loadCurrentState(dataDir, () => now, { allowDamagedSchedule: true });
+  const state = loadCurrentState(store, () => now, { allowDamagedSchedule: true });
   // "Ready" means able to sign: scripts poll status, so a damaged key must fail it (keyWhere opens each).
   // Only a rotation has a key to retire, so a CA at rest never reads the issuance log here.
   const retiring = Object.fromEntries(CA_TYPES.map((t) => [t, retiringKey(state.authorities[t])?.fingerprint]));
-  const live = liveCertificateCounts(dataDir, Object.values(retiring).filter((f): f is string => f !== undefined), now);
+  const live = liveCertificateCounts(store, Object.values(retiring).filter((f): f is string => f !== undefined), now);
   const authorities = Object.fromEntries(
     CA_TYPES.map((t) => {
       const a = state.authorities[t];
       const signer = signingKeyRecord(a);
-      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, key: keyWhere(dataDir, k, sshFingerprintOf, statePath(dataDir)) }));
+      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, key: keyWhere(store, k, sshFingerprintOf, statePath(store)) }));
       return [
         t,
         {
@@ -40,14 +40,15 @@ export async function status(opts: StatusOptions): Promise<void> {
     }),
   );
   const { tlsStatus, tlsStatusRows } = await import('./status-tls.js');
-  const tls = tlsStatus(dataDir, state, now);
+  const tls = tlsStatus(store, state, now);
   if (opts.json) {
-    stdout(JSON.stringify({ clusterName: state.clusterName, dataDir, authorities, tls }, null, 2));
-    const damage = scheduleDamageError(dataDir, state);
+    const storage = store.kind === 'dir' ? { dataDir: store.where } : { backend: { type: store.kind, url: store.where } };
+    stdout(JSON.stringify({ clusterName: state.clusterName, ...storage, authorities, tls }, null, 2));
+    const damage = scheduleDamageError(store, state);
     if (damage) throw damage;
     return;
   }
-  const rows = [`Cluster   ${state.clusterName}`, `Data dir  ${dataDir}`];
+  const rows = [`Cluster   ${state.clusterName}`, store.kind === 'dir' ? `Data dir  ${store.where}` : `Backend   PostgreSQL ${store.where}`];
   for (const t of CA_TYPES) {
     const a = authorities[t]!;
     rows.push(`${t} CA   ${a.keyType.padEnd(8)} ${a.fingerprint}  (signs)`);
@@ -73,6 +74,6 @@ export async function status(opts: StatusOptions): Promise<void> {
   rows.push(...tlsStatusRows(tls));
   stdout(rows.join('\n'));
   // Shown above, and still a failure: scripts poll status to know the CA can sign, and it cannot.
-  const damage = scheduleDamageError(dataDir, state);
+  const damage = scheduleDamageError(store, state);
   if (damage) throw damage;
 }

@@ -11,7 +11,7 @@ import { MAX_AUDIT_LINE_BYTES, auditLineAfter } from '../audit.js';
 import type { AuditEvent, AuditLineBytes } from '../audit.js';
 import { MAX_SERIAL, checkDocumentSize, checkKeyName, checkReservation } from '../backend.js';
 import type { Store, StoreTx } from '../backend.js';
-import type { IssuanceRecord } from '../issuance.js';
+import type { IssuanceLine } from '../issuance.js';
 import { revocationKey } from '../revocations.js';
 import type { RevocationRecord } from '../revocations.js';
 import { isConnectionError, pgError } from './errors.js';
@@ -99,11 +99,11 @@ export class PostgresStore implements Store {
     return r.rows[0]?.document as string | undefined;
   }
 
-  async *streamIssuance(): AsyncGenerator<IssuanceRecord> {
+  async *streamIssuance(): AsyncGenerator<IssuanceLine> {
     // Keyset pages, so memory stays flat however long the log is.
     for (let after = '0'; ; ) {
       const r = await this.q('SELECT seq, record FROM tctl_issuance WHERE seq > $1 ORDER BY seq LIMIT $2', [after, PAGE]);
-      for (const row of r.rows) yield parseRecord<IssuanceRecord>(row.record as string, `issuance row ${row.seq}`, this.where);
+      for (const row of r.rows) yield parseRecord<IssuanceLine>(row.record as string, `issuance row ${row.seq}`, this.where);
       if (r.rows.length < PAGE) return;
       after = r.rows.at(-1)!.seq as string;
     }

@@ -8,7 +8,7 @@ import { FOREVER, signCertificate } from '../ssh/certificate.js';
 import { toSshSigner } from '../keys/adapters.js';
 import { fingerprint } from '../ssh/keys.js';
 import type { KeyType, SshSigner } from '../ssh/keys.js';
-import { audited } from '../store/audit.js';
+import { audited, recordFailure } from '../store/audit.js';
 import type { IssuanceRecord } from '../store/issuance.js';
 import { loadState, scheduleDamageError, statePath } from '../store/state.js';
 import type { AuthorityOf, CaKeyRecord, CaType, KeyRecordBase, State, TlsAuthorityRecord, TlsKeyRecord } from '../store/state.js';
@@ -138,10 +138,7 @@ export function withSigningSession<T>(
       result = fn(session);
       session.flush();
     } catch (err) {
-      if (store.isInitialised()) {
-        store.appendAudit({ command: 'auth sign', what: what(), result: 'error', error: (err as Error).message });
-        store.checkpoint();
-      }
+      recordFailure(store, { command: 'auth sign', what: what(), result: 'error', error: (err as Error).message });
       throw err;
     }
     store.appendAudit({ command: 'auth sign', what: what(), result: 'ok' });

@@ -2,6 +2,7 @@
 // SSH signing session: under the lock, the CA key checked before anything is issued, the
 // issuance log appended before the files are handed out, and one audit entry either way.
 import { createHash, type KeyObject } from 'node:crypto';
+import { recordFailure } from '../store/audit.js';
 import type { X509IssuanceRecord } from '../store/issuance.js';
 import { loadState } from '../store/state.js';
 import { decodeCertificateDer, type IssuedCertificate, issueLeafCertificate, type LeafProfile, spkiDer, type TlsCa } from '../x509/index.js';
@@ -81,10 +82,7 @@ export function issueTlsCertificate(store: CaStore, req: TlsRequest, opts: { del
       logged = true;
       opts.deliver(issued);
     } catch (err) {
-      if (store.isInitialised()) {
-        store.appendAudit({ command: 'auth sign', what: what(), result: 'error', error: (err as Error).message });
-        store.checkpoint();
-      }
+      recordFailure(store, { command: 'auth sign', what: what(), result: 'error', error: (err as Error).message });
       throw err;
     }
     store.appendAudit({ command: 'auth sign', what: what(), result: 'ok' });

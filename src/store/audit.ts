@@ -197,6 +197,19 @@ export function verifyAudit(dataDir: string): AuditVerdict {
 }
 
 /**
+ * Records a command that failed, as its last act under the lock. A store that cannot record it
+ * (the database went away, the disk is full) leaves the command's own error to be reported: it
+ * says more than the failure to log it would.
+ */
+export function recordFailure(store: CaStore, event: AuditEvent & { result: 'error' }): void {
+  try {
+    store.auditFailure(event);
+  } catch {
+    // see above
+  }
+}
+
+/**
  * Runs a state change and records it, whether it succeeded or failed. Call under the lock; fn
  * returns its result and what to record about it.
  */
@@ -205,11 +218,7 @@ export function audited<T>(store: CaStore, command: string, fn: () => { result: 
   try {
     outcome = fn();
   } catch (err) {
-    if (store.isInitialised()) {
-      store.appendAudit({ command, what: {}, result: 'error', error: (err as Error).message });
-      // Kept even where the store undoes the rest of a failed command (PostgreSQL rolls back).
-      store.checkpoint();
-    }
+    recordFailure(store, { command, what: {}, result: 'error', error: (err as Error).message });
     throw err;
   }
   store.appendAudit({ command, what: outcome.what, result: 'ok' });

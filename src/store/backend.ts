@@ -53,6 +53,8 @@ export interface StoreTx extends StoreReader {
   addRevocations(records: readonly RevocationRecord[]): Promise<RevocationRecord[]>;
   /** Appends one audit line chained to the last one (audit.ts format 2, who = this process's user and host). */
   appendAudit(event: AuditEvent, now?: Date): Promise<void>;
+  /** Undoes what was written since the last checkpoint where the store can, then records a failed command (initialised stores only) durably. */
+  auditFailure(event: AuditEvent): Promise<void>;
   /** Makes everything written so far durable, keeping the lock. */
   checkpoint(): Promise<void>;
   /** Restore (clone) only: raises the serial counter to last; never lowers it. */

@@ -66,6 +66,12 @@ export interface CaStore {
   addRevocations(records: readonly RevocationRecord[]): RevocationRecord[];
   /** Appends one audit line chained to the last. */
   appendAudit(event: AuditEvent, now?: Date): void;
+  /**
+   * Records a failed command (an initialised store only) and keeps the entry. What the command
+   * wrote since its last checkpoint() is undone first where the store can (PostgreSQL, which
+   * would undo it anyway; and a refused statement leaves nothing else writable there).
+   */
+  auditFailure(event: AuditEvent): void;
   /** Makes everything written so far durable, keeping the lock: call before acting outside the store. */
   checkpoint(): void;
   /** Clone only: raises the serial counter to last, never lowers it. */

@@ -195,6 +195,11 @@ export class DirCaStore implements CaStore {
     appendAudit(this.dataDir, event, now);
   }
 
+  auditFailure(event: AuditEvent): void {
+    this.live();
+    if (this.isInitialised()) this.appendAudit(event);
+  }
+
   checkpoint(): void {
     this.live();
   }

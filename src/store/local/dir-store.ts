@@ -55,6 +55,7 @@ export class DirStore implements Store {
       addRevocations: async (records) => (live(), s.addRevocations(records)),
       appendAudit: async (event, now) => (live(), s.appendAudit(event, now)),
       checkpoint: async () => (live(), s.checkpoint()),
+      auditFailure: async (event) => (live(), s.auditFailure(event)),
       restoreSerialCounter: async (last) => (live(), s.restoreSerialCounter(last)),
       restoreAuditLines: async (lines) => (live(), s.restoreAuditLines(lines)),
     };

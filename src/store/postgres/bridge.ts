@@ -35,6 +35,7 @@ type TxMethod =
   | 'addRevocations'
   | 'appendAudit'
   | 'checkpoint'
+  | 'auditFailure'
   | 'restoreSerialCounter'
   | 'restoreAuditLines';
 
@@ -175,6 +176,7 @@ class BridgedStore implements CaStore {
   addRevocations = (records: readonly RevocationRecord[]) => this.write<RevocationRecord[]>('addRevocations', records);
   appendAudit = (event: AuditEvent, now?: Date) => this.write<void>('appendAudit', event, now);
   checkpoint = () => this.write<void>('checkpoint');
+  auditFailure = (event: AuditEvent) => this.write<void>('auditFailure', event);
   restoreSerialCounter = (last: bigint) => this.write<void>('restoreSerialCounter', last);
   restoreAuditLines = (lines: readonly Buffer[]) => this.write<void>('restoreAuditLines', lines);
 
@@ -216,6 +218,12 @@ function wireError(err: unknown): WireError {
   return { message: err instanceof Error ? err.message : String(err), tctl: false };
 }
 
+/** Calls a store method by name, as a method of its object, with the Buffers the port turned into Uint8Arrays restored. */
+function call(target: object, method: string, args: unknown[]): Promise<unknown> {
+  const fn = (target as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!;
+  return fn.apply(target, args.map(buffers));
+}
+
 /** The rejection a parked transaction ends with when the core threw: PostgresStore rolls back on it. */
 class RollBack extends Error {}
 
@@ -245,7 +253,7 @@ function serve(data: { url: string; flag: SharedArrayBuffer; port: MessagePort }
         return store.where;
       }
       case 'read':
-        return (open()[msg.method] as (...a: unknown[]) => Promise<unknown>)(...msg.args.map(buffers));
+        return call(open(), msg.method, msg.args);
       case 'begin': {
         if (tx) throw new Error('PostgreSQL bridge: a transaction is already open');
         let entered!: () => void;
@@ -268,7 +276,7 @@ function serve(data: { url: string; flag: SharedArrayBuffer; port: MessagePort }
       }
       case 'tx': {
         if (!tx) throw new Error('PostgreSQL bridge: no transaction is open');
-        return (tx.tx[msg.method] as (...a: unknown[]) => Promise<unknown>)(...msg.args.map(buffers));
+        return call(tx.tx, msg.method, msg.args);
       }
       case 'end': {
         const t = tx;

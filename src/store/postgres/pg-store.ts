@@ -161,6 +161,7 @@ export class PostgresStore implements Store {
         const tx = this.transaction(
           () => open,
           (e) => (failed ??= e),
+          () => (failed = undefined),
         );
         let result: T;
         try {
@@ -217,7 +218,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  private transaction(isOpen: () => boolean, onFail: (e: TctlError) => void): StoreTx {
+  private transaction(isOpen: () => boolean, onFail: (e: TctlError) => void, clearFail: () => void): StoreTx {
     const q = async (sql: string, params: unknown[] = [], phase: PgPhase = 'transaction') => {
       if (!isOpen()) throw new Error('storage transaction used after its withLock ended');
       try {
@@ -290,6 +291,16 @@ export class PostgresStore implements Store {
       async checkpoint() {
         await q('COMMIT', [], 'commit');
         await q('BEGIN');
+      },
+      async auditFailure(event: AuditEvent) {
+        // The failed command's writes since its checkpoint go (withLock would roll them back
+        // anyway), and with them an aborted transaction that would refuse the entry.
+        await q('ROLLBACK');
+        clearFail();
+        await q('BEGIN');
+        if ((await q('SELECT 1 FROM tctl_state')).rows.length === 0) return;
+        await this.appendAudit(event);
+        await this.checkpoint();
       },
       async restoreSerialCounter(last) {
         if (last < 0n || last > MAX_SERIAL) throw new Error(`restoreSerialCounter: bad serial ${last}`);

@@ -32,8 +32,8 @@ function tctl(where: Where, args: string[]): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Runs n `auth sign` one after another in each of procs processes at once; certificates per second. */
-async function concurrentSigns(where: Where, procs: number, n: number): Promise<number> {
-  const script = `for i in $(seq ${n}); do "$NODE" "$TCTL" auth sign --user=c$1-$i --out=c$1-$i || exit 1; done`;
+async function concurrentSigns(where: Where, tag: string, procs: number, n: number): Promise<number> {
+  const script = `for i in $(seq ${n}); do "$NODE" "$TCTL" auth sign --user=c$1-$i --out=${tag}-c$1-$i || exit 1; done`;
   const t = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: procs }, (_, p) =>
@@ -65,8 +65,8 @@ try {
   progress('8 concurrent signing processes');
   const PROCS = 8;
   const EACH = 10;
-  const pgRate = await concurrentSigns(postgres, PROCS, EACH);
-  const dirRate = await concurrentSigns(local, PROCS, EACH);
+  const pgRate = await concurrentSigns(postgres, 'pg', PROCS, EACH);
+  const dirRate = await concurrentSigns(local, 'dir', PROCS, EACH);
   rows.push([`signs/s, ${PROCS} processes x ${EACH}`, `${pgRate.toFixed(1)}/s`, `${dirRate.toFixed(1)}/s`, `${(pgRate / dirRate).toFixed(2)}x the rate`, 'report']);
 
   progress('batch of 10,000');

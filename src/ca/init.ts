@@ -28,7 +28,7 @@ export interface InitResult {
 
 function alreadyInitialised(store: CaStore): TctlError {
   return new TctlError(`${store.describe()} is already initialised`, {
-    hint: `each ${store.kind === 'dir' ? 'data dir' : 'database'} holds one cluster; use another ${store.kind === 'dir' ? '--data-dir' : '--backend'} for a new one`,
+    hint: 'each data dir or database holds one cluster; use another --data-dir or --backend for a new one',
   });
 }
 

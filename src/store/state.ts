@@ -126,7 +126,7 @@ export function statePath(store: CaStore): string {
 
 export function notInitialised(store: CaStore): TctlError {
   return new TctlError(`${store.describe()} is not initialised`, {
-    hint: `run "tctl auth init --cluster-name=NAME" first (or pass the right ${store.kind === 'dir' ? '--data-dir' : '--backend'})`,
+    hint: 'run "tctl auth init --cluster-name=NAME" first (or pass the right --data-dir or --backend)',
   });
 }
 

@@ -19,7 +19,6 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import * as path from 'node:path';
-import { TctlError } from '../errors.js';
 import { appendLine, fileError } from './files.js';
 import type { CaStore } from './ca-store.js';
 
@@ -172,29 +171,6 @@ function chainVerifier(): { next(raw: AuditLineBytes): AuditVerdict | undefined;
   };
 }
 
-export function verifyAudit(dataDir: string): AuditVerdict {
-  const file = path.join(dataDir, AUDIT_LOG);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, lines: 0 };
-    throw fileError('cannot read', file, err);
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw new TctlError(`${file} is not a regular file`, { hint: 'restore the data dir from a backup' });
-    const chain = chainVerifier();
-    for (const raw of lineBytes(fd)) {
-      const broken = chain.next(raw);
-      if (broken) return broken;
-    }
-    return chain.end();
-  } catch (err) {
-    throw fileError('cannot read', file, err);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /**
  * Records a command that failed, as its last act under the lock. A store that cannot record it

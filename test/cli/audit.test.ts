@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { verifyAudit } from '../../src/store/audit.js';
+import { verifyChain } from '../../src/store/audit.js';
+import { DirCaStore } from '../../src/store/local/dir-ca-store.js';
 import { initialisedCa } from '../helpers/run.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -111,7 +112,7 @@ function assertMutationsCaught(dataDir: string, seed: number, perKind: number): 
           assert.equal(JSON.stringify(JSON.parse(line)), JSON.stringify(JSON.parse(original[i]!)), what);
         }
         fs.writeFileSync(audit(dataDir), [...original.slice(0, i), line, ...original.slice(i + 1)].join('\n') + '\n');
-        const v = verifyAudit(dataDir);
+        const v = verifyChain(new DirCaStore(dataDir).auditLines());
         assert.equal(v.ok, false, what);
         assert.equal(v.brokenLine, i + 1, `${what}: ${v.reason}`);
         checked++;
@@ -119,7 +120,7 @@ function assertMutationsCaught(dataDir: string, seed: number, perKind: number): 
     }
   }
   fs.writeFileSync(audit(dataDir), original.join('\n') + '\n');
-  assert.equal(verifyAudit(dataDir).ok, true, 'the restored log verifies');
+  assert.equal(verifyChain(new DirCaStore(dataDir).auditLines()).ok, true, 'the restored log verifies');
   return checked;
 }
 
@@ -191,5 +192,5 @@ test('a log written before format 2 still verifies, continues with format-2 line
   // Relabelling a new line as old (dropping "v") does not make it verify the old way.
   const relabelled = lines[4]!.replace('{"v":2,', '{');
   fs.writeFileSync(audit(dataDir), [...lines.slice(0, 4), relabelled].join('\n') + '\n');
-  assert.equal(verifyAudit(dataDir).brokenLine, 5);
+  assert.equal(verifyChain(new DirCaStore(dataDir).auditLines()).brokenLine, 5);
 });

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TctlError } from '../../src/errors.js';
-import { AUDIT_LOG, verifyAudit, verifyAuditLines } from '../../src/store/audit.js';
+import { AUDIT_LOG, verifyAuditLines, verifyChain } from '../../src/store/audit.js';
+import { DirCaStore } from '../../src/store/local/dir-ca-store.js';
 import type { Store } from '../../src/store/backend.js';
 import { openStore } from '../../src/store/open.js';
 import type { RevocationRecord } from '../../src/store/revocations.js';
@@ -266,7 +267,7 @@ for (const kind of ['dir', 'postgresql'] as const) {
           const file = fs.readFileSync(path.join(dir, AUDIT_LOG));
           const lines = await collect(s.readAuditLines());
           assert.deepEqual(Buffer.concat(lines.flatMap((l) => [l as Buffer, Buffer.from('\n')])), file);
-          assert.deepEqual(await verifyAuditLines(lines), verifyAudit(dir));
+          assert.deepEqual(await verifyAuditLines(lines), verifyChain(new DirCaStore(dir).auditLines()));
         }));
     }
   });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { loadCurrentState, rotateAuthority } from '../../src/ca/authority.js';
 import { initAuthority } from '../../src/ca/init.js';
 import type { Phase } from '../../src/rotation/phases.js';
-import { AUDIT_LOG, verifyAudit } from '../../src/store/audit.js';
+import { AUDIT_LOG, verifyChain } from '../../src/store/audit.js';
 import { loadState } from '../../src/store/state.js';
 import { tempDir } from '../helpers/run.js';
 import { DirCaStore } from '../../src/store/local/dir-ca-store.js';
@@ -57,7 +57,7 @@ test('each phase as the first one observed: every due step is made, saved and au
       assert.equal(e.what.type, 'user');
       assert.equal(e.what.dueAt, at({ update_clients: 10, update_servers: 20, standby: 30 }[e.what.to as string]!)().toISOString());
     }
-    assert.ok(verifyAudit(dataDir).ok, label);
+    assert.ok(verifyChain(new DirCaStore(dataDir).auditLines()).ok, label);
     // Observing again changes nothing and logs nothing.
     const lines = audit(dataDir).length;
     loadCurrentState(new DirCaStore(dataDir), at(second));
@@ -86,5 +86,5 @@ test('a command that rotates by hand first records the steps the clock made', ()
     ['update_clients', 'update_servers', 'schedule'],
     ['update_servers', 'rollback', 'operator'],
   ]);
-  assert.ok(verifyAudit(dataDir).ok);
+  assert.ok(verifyChain(new DirCaStore(dataDir).auditLines()).ok);
 });

@@ -171,12 +171,14 @@ export type RotateAction =
 
 /** One rotation step applied to one record; newKey is called only when the step brings in a key. */
 function applyRotation<K extends KeyRecordBase>(auth: AuthorityOf<K>, action: RotateAction, now: Date, newKey: () => K, recovering: boolean, caName: string): AuthorityOf<K> {
+  // Starting a rotation, by the clock or by hand, while one runs is Teleport's "another is in
+  // progress", whichever form it takes: two operators who both start one at once hear the same.
+  if ((action.kind === 'auto' || action.phase === 'init') && auth.rotation.phase !== 'standby') {
+    throw new TctlError(`cannot start a rotation of the ${caName} CA while another is in progress (phase "${auth.rotation.phase}")`, {
+      hint: `advance it with "tctl auth rotate --type=${caName} --manual --phase=..." or check "tctl status"`,
+    });
+  }
   if (action.kind === 'auto') {
-    if (auth.rotation.phase !== 'standby') {
-      throw new TctlError(`cannot start a rotation of the ${caName} CA while another is in progress (phase "${auth.rotation.phase}")`, {
-        hint: `advance it with "tctl auth rotate --type=${caName} --manual --phase=..." or check "tctl status"`,
-      });
-    }
     return action.gracePeriodSeconds === 0
       ? rotateNow(auth, { now, newKey })
       : moveToPhase(auth, 'init', { now, newKey, mode: 'auto', gracePeriodSeconds: action.gracePeriodSeconds });

@@ -71,7 +71,9 @@ test('invalid transitions and bad flags fail without changing state', () => {
   const again = run(['auth', 'rotate', '--type=user']);
   assert.equal(again.status, 1);
   assert.match(again.stderr, /cannot start a rotation of the user CA while another is in progress/);
-  assert.equal(run(['auth', 'rotate', '--type=user', '--manual', '--phase=init']).status, 1);
+  const manualAgain = run(['auth', 'rotate', '--type=user', '--manual', '--phase=init']);
+  assert.equal(manualAgain.status, 1);
+  assert.match(manualAgain.stderr, /^tctl: error: cannot start a rotation of the user CA while another is in progress \(phase "init"\)$/m);
   assert.equal(state(), mid);
 });
 

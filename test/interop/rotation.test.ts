@@ -314,7 +314,8 @@ test('invalid rotation transitions fail with exit 1 and change nothing the fleet
       const r = run(['auth', 'rotate', `--type=${caType}`, '--manual', `--phase=${to}`]);
       assert.equal(r.status, 1, `${what}: exit code\n${r.stderr}`);
       assert.equal(r.stdout, '', what);
-      assert.match(r.stderr, new RegExp(`^tctl: error: cannot move the rotation from "${current}" to "${to}"`, 'm'), what);
+      const refusal = to === 'init' ? `cannot start a rotation of the ${caType} CA while another is in progress \\(phase "${current}"\\)` : `cannot move the rotation from "${current}" to "${to}"`;
+      assert.match(r.stderr, new RegExp(`^tctl: error: ${refusal}`, 'm'), what);
       assert.equal(state(), before.state, `${what}: state.json unchanged`);
     }
     // Redeploying after the failures gives the fleet exactly what it had.

@@ -242,7 +242,7 @@ export function rotateAuthority(store: CaStore, caType: RotatingCa, action: Rota
 
 /** What every TLS command says on a data dir initialised before TLS support. */
 export function noTlsAuthorities(): TctlError {
-  return new TctlError('this data dir has no TLS certificate authorities (initialised before TLS support)', {
+  return new TctlError('this cluster has no TLS certificate authorities (initialised before TLS support)', {
     hint: 'run "tctl auth init" once to add them; SSH keys and certificates are not changed',
   });
 }

@@ -93,7 +93,7 @@ export type FingerprintOf = (publicKey: KeyObject) => string;
 export const tlsFingerprintOf: FingerprintOf = (publicKey) => `sha256:${createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex')}`;
 
 function mismatch(where: string, record: StoredKey, statePath: string): TctlError {
-  return new TctlError(`CA key ${where} does not match ${statePath} (expected ${record.fingerprint})`, { hint: 'restore the data dir from a backup' });
+  return new TctlError(`CA key ${where} does not match ${statePath} (expected ${record.fingerprint})`, { hint: 'restore the CA from a backup' });
 }
 
 /**
@@ -117,7 +117,7 @@ export function openCaKey(store: CaStore, record: StoredKey, fingerprintOf: Fing
 function fileSigner(file: string, pem: string, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): CaSigner {
   const encrypted = isEncryptedPem(pem);
   if (record.encrypted && !encrypted) {
-    throw new TctlError(`CA key ${file} is not encrypted, but ${statePath} says it is`, { hint: 'the file was replaced: restore the data dir from a backup' });
+    throw new TctlError(`CA key ${file} is not encrypted, but ${statePath} says it is`, { hint: 'the file was replaced: restore the CA from a backup' });
   }
   let key = decrypted.get(file);
   if (!key) {
@@ -127,7 +127,7 @@ function fileSigner(file: string, pem: string, record: StoredKey, fingerprintOf:
       try {
         key = createPrivateKey(pem);
       } catch {
-        throw new TctlError(`CA key ${file} is damaged: not a readable private key`, { hint: 'restore the data dir from a backup' });
+        throw new TctlError(`CA key ${file} is damaged: not a readable private key`, { hint: 'restore the CA from a backup' });
       }
     }
   }

@@ -186,12 +186,12 @@ export function lintCertificate(cert: Certificate, ctx: LintContext): Finding[] 
 function untrustedReason(type: CertType, ca: string, ctx: LintContext): string {
   const other: CertType = type === 'user' ? 'host' : 'user';
   if (ctx.untrustedCaFingerprints?.[type].includes(ca)) {
-    return `signed by ${ca}, a ${type} CA key of this data dir that is not trusted now (retired by a rotation, or not yet trusted)`;
+    return `signed by ${ca}, a ${type} CA key of this cluster that is not trusted now (retired by a rotation, or not yet trusted)`;
   }
   if (ctx.trustedCaFingerprints?.[other].includes(ca) || ctx.untrustedCaFingerprints?.[other].includes(ca)) {
-    return `signed by ${ca}, a ${other} CA key of this data dir, not by the ${type} CA`;
+    return `signed by ${ca}, a ${other} CA key of this cluster, not by the ${type} CA`;
   }
-  return `signed by ${ca}, which is not a CA key of this data dir`;
+  return `signed by ${ca}, which is not a CA key of this cluster`;
 }
 
 /** PROTOCOL.certkeys: names strictly increasing bytewise, so both unsorted and repeated names are errors. */

@@ -85,7 +85,7 @@ function resolve(store: CaStore, state: State, target: RevokeTarget, now: Date, 
       const ca = fingerprint(target.cert.signatureKey);
       // Recording the serial of a foreign cert would revoke whichever of our certs shares it.
       if (!allCaKeys(state).some((k) => k.fingerprint === ca)) {
-        throw new TctlError(`${target.file} was not signed by any CA key of this data dir (signed by ${ca})`);
+        throw new TctlError(`${target.file} was not signed by any CA key of this cluster (signed by ${ca})`);
       }
       if (target.cert.serial === 0n) {
         throw new TctlError(`${target.file} has serial 0, which a KRL cannot revoke by serial`, { hint: 'revoke it with --key-id or --public-key' });

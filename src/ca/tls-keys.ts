@@ -54,7 +54,7 @@ export function caCertificate(store: CaStore, record: TlsKeyRecord | Retired<Tls
   const cert = certs[0];
   if (certs.length !== 1 || !cert || !cert.isCA || caPin(cert.spki) !== record.fingerprint) {
     throw new TctlError(`${statePath(store)} is damaged: the TLS CA certificate of ${record.fingerprint} does not match its pin`, {
-      hint: 'restore the data dir from a backup',
+      hint: 'restore the CA from a backup',
     });
   }
   return cert;

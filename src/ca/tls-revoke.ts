@@ -1,4 +1,4 @@
-// `auth revoke --cert=FILE` with an X.509 certificate: which TLS CA key of this data dir signed it.
+// `auth revoke --cert=FILE` with an X.509 certificate: which TLS CA key of this cluster signed it.
 import { TctlError } from '../errors.js';
 import { loadState } from '../store/state.js';
 import { decodeCertificates, findIssuer, TLS_CAS } from '../x509/index.js';
@@ -22,5 +22,5 @@ export function x509RevokeTarget(store: CaStore, file: string, input: Buffer): R
       }
     }
   }
-  throw new TctlError(`${file} was not signed by any TLS CA key of this data dir (issuer ${cert.issuer.text || '(empty)'})`);
+  throw new TctlError(`${file} was not signed by any TLS CA key of this cluster (issuer ${cert.issuer.text || '(empty)'})`);
 }

@@ -96,7 +96,7 @@ export async function openCaKeys(opts: CaKeyOptions, use: KeyUse): Promise<void>
     }
     return;
   }
-  if (opts.protect) throw new UsageError('--protect applies to a new data dir', 'encrypt the keys of this one with "tctl auth protect"');
+  if (opts.protect) throw new UsageError('--protect applies to a new CA', 'encrypt the keys of this one with "tctl auth protect"');
   if (!state) return;
   const where = storages(store, state);
   let passphrase: Buffer | undefined;

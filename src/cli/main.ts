@@ -186,8 +186,8 @@ export function buildProgram(): Command {
     globals(auth.command(mode))
       .description(
         mode === 'protect'
-          ? 'encrypt the CA key files of this data dir in place under a passphrase (scrypt, AES-256-CBC; openssl reads them)'
-          : 'decrypt the CA key files of this data dir back to plain PEM files',
+          ? 'encrypt the CA key files in place under a passphrase (scrypt, AES-256-CBC; openssl reads them)'
+          : 'decrypt the CA key files back to plain PEM files',
       )
       .addHelpText(
         'after',

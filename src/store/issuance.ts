@@ -73,7 +73,7 @@ export function allocateSerials(dataDir: string, count: number): bigint {
     throw fileError('cannot read serial counter', file, err);
   }
   if (!/^\d{1,20}\n?$/.test(text)) {
-    throw new TctlError(`${file} is damaged: not a serial number`, { hint: 'restore the data dir from a backup' });
+    throw new TctlError(`${file} is damaged: not a serial number`, { hint: 'restore the CA from a backup' });
   }
   const last = BigInt(text.trim());
   const first = last + 1n;

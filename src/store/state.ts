@@ -132,7 +132,7 @@ export function notInitialised(store: CaStore): TctlError {
 
 function damaged(file: string, why: string): TctlError {
   return new TctlError(`${file} is damaged: ${why}`, {
-    hint: 'restore the data dir from a backup; tctl will not sign or export from a damaged state',
+    hint: 'restore the CA from a backup; tctl will not sign or export from a damaged state',
   });
 }
 

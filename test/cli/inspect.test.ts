@@ -147,7 +147,7 @@ test('with an initialised data dir: our certs are trusted, an ssh-keygen CA or a
   assert.equal(openssh('ssh-keygen', ['-q', '-s', 'other_ca', '-I', 'k', '-n', 'joe', '-V', '+1h', 'k.pub'], { cwd }).status, 0);
   const foreign = run(['auth', 'inspect', 'k-cert.pub']);
   assert.equal(foreign.status, 1);
-  assert.match(foreign.stdout, /^error: untrusted-ca: signed by SHA256:\S+, which is not a CA key of this data dir$/m);
+  assert.match(foreign.stdout, /^error: untrusted-ca: signed by SHA256:\S+, which is not a CA key of this cluster$/m);
 
   const rotated = run(['auth', 'rotate', '--type=user', '--grace-period=0']);
   assert.equal(rotated.status, 0, rotated.stderr);
@@ -155,6 +155,6 @@ test('with an initialised data dir: our certs are trusted, an ssh-keygen CA or a
   assert.equal(old.status, 1);
   const [joe, api] = JSON.parse(old.stdout);
   assert.deepEqual(joe.findings.map((f: { code: string }) => f.code), ['untrusted-ca']);
-  assert.match(joe.findings[0].message, /user CA key of this data dir that is not trusted now/);
+  assert.match(joe.findings[0].message, /user CA key of this cluster that is not trusted now/);
   assert.deepEqual(api.findings, [], 'the host CA did not rotate');
 });

@@ -80,7 +80,7 @@ test('revoke refuses what it cannot revoke safely', () => {
   assert.equal(openssh('ssh-keygen', ['-q', '-s', path.join(cwd, 'otherca'), '-I', 'x', '-z', '1', '-n', 'joe', path.join(cwd, 'k.pub')]).status, 0);
   fs.writeFileSync(path.join(cwd, 'garbage-cert.pub'), 'ssh-ed25519-cert-v01@openssh.com AAAAB3Nz garbage\n');
   const cases: Array<[string[], number, RegExp]> = [
-    [['--cert=k-cert.pub'], 1, /was not signed by any CA key of this data dir/],
+    [['--cert=k-cert.pub'], 1, /was not signed by any CA key of this cluster/],
     [['--cert=garbage-cert.pub'], 1, /invalid --cert garbage-cert\.pub: /],
     [['--cert=joe'], 1, /found a private key/],
     [['--cert=k.pub'], 1, /found a ssh-ed25519 public key, not a certificate/],

@@ -106,7 +106,7 @@ test('retired and rolled-back CA keys: private file removed, public key still id
   const found = JSON.parse(inspect.stdout) as Array<{ findings: Array<{ code: string; message: string }> }>;
   for (const [i, fp] of [[0, first.fingerprint], [1, third.fingerprint]] as const) {
     assert.deepEqual(found[i]!.findings.map((f) => f.code), ['untrusted-ca']);
-    assert.ok(found[i]!.findings[0]!.message.includes(`signed by ${fp}, a user CA key of this data dir`), found[i]!.findings[0]!.message);
+    assert.ok(found[i]!.findings[0]!.message.includes(`signed by ${fp}, a user CA key of this cluster`), found[i]!.findings[0]!.message);
   }
   assert.deepEqual(found[2]!.findings, [], 'the current key signed mid');
   const ls = JSON.parse(ok(['auth', 'ls', '--json']).stdout) as Array<{ keyId: string; caFingerprint: string }>;

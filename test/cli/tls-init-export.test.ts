@@ -79,7 +79,7 @@ test('a data dir from before TLS support: TLS commands say to run auth init; aut
   ]) {
     const r = run(args);
     assert.equal(r.status, 1, args.join(' '));
-    assert.equal(r.stderr, 'tctl: error: this data dir has no TLS certificate authorities (initialised before TLS support)\n' +
+    assert.equal(r.stderr, 'tctl: error: this cluster has no TLS certificate authorities (initialised before TLS support)\n' +
       'tctl: hint: run "tctl auth init" once to add them; SSH keys and certificates are not changed\n', args.join(' '));
     assert.equal(r.stdout, '');
   }

@@ -45,7 +45,7 @@ test('revoke a TLS certificate by hex serial in every spelling, or by its PEM/DE
   fs.copyFileSync(foreign.certFile, path.join(cwd, 'foreign.crt'));
   const f = run(['auth', 'revoke', '--cert=foreign.crt']);
   assert.equal(f.status, 1);
-  assert.match(f.stderr, /^tctl: error: foreign\.crt was not signed by any TLS CA key of this data dir/);
+  assert.match(f.stderr, /^tctl: error: foreign\.crt was not signed by any TLS CA key of this cluster/);
 
   // The KRL is byte-identical: TLS revocations never reach sshd.
   assert.equal(krl(), krlBefore);

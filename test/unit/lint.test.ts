@@ -222,10 +222,10 @@ test('untrusted-ca names a retired key, a key of the other CA, or an unknown key
   assert.deepEqual(lintCertificate(ourCertificate({}, userCa), ctx(trust)), []);
   const retired = only(lintCertificate(ourCertificate({}, retiredUserCa), ctx(trust)), 'untrusted-ca');
   assert.equal(retired.level, 'error');
-  assert.match(retired.message, /user CA key of this data dir that is not trusted now/);
-  assert.match(only(lintCertificate(ourCertificate({}, hostCa), ctx(trust)), 'untrusted-ca').message, /a host CA key of this data dir, not by the user CA/);
+  assert.match(retired.message, /user CA key of this cluster that is not trusted now/);
+  assert.match(only(lintCertificate(ourCertificate({}, hostCa), ctx(trust)), 'untrusted-ca').message, /a host CA key of this cluster, not by the user CA/);
   const foreign = only(lintText(sshKeygenCert([...ca, '-n', 'joe', '-V', '+1h']), trust), 'untrusted-ca');
-  assert.match(foreign.message, new RegExp(`${caFingerprint.replace(/[+/]/g, '\\$&')}, which is not a CA key of this data dir`));
+  assert.match(foreign.message, new RegExp(`${caFingerprint.replace(/[+/]/g, '\\$&')}, which is not a CA key of this cluster`));
   // No data dir, no trust check.
   assert.deepEqual(lintCertificate(ourCertificate({}, hostCa), ctx()), []);
 });

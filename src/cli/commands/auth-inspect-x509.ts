@@ -75,7 +75,7 @@ export function inspectX509(file: string, data: Buffer, known: ReturnType<typeof
       `        Valid: from ${iso(cert.notBefore)} to ${iso(cert.notAfter)}`,
       `        Public key: ${cert.keyDescription} ${json.publicKeyFingerprint}`,
       `        Signature: ${cert.signatureAlgorithm}`,
-      `        Signing CA: ${signing ? `tls ${signing.ca} CA ${json.signingCa!.fingerprint}` : known ? 'not a CA of this data dir' : 'not checked'}`,
+      `        Signing CA: ${signing ? `tls ${signing.ca} CA ${json.signingCa!.fingerprint}` : known ? 'not a CA of this cluster' : 'not checked'}`,
       `        Key usage: ${list(cert.keyUsage)}`,
       `        Extended key usage: ${list(cert.extKeyUsage)}`,
       `        DNS names: ${list(cert.dnsNames)}`,

@@ -15,7 +15,7 @@ const pinOf = (spki: Buffer) => `sha256:${createHash('sha256').update(spki).dige
 
 /** The CA certificate's expiry, after checking that the certificate and the private key are the key the pin names. */
 function checkedExpiry(store: CaStore, r: TlsKeyRecord): string {
-  const damaged = (what: string) => new TctlError(`${what} does not match ${statePath(store)} (expected ${r.fingerprint})`, { hint: 'restore the data dir from a backup' });
+  const damaged = (what: string) => new TctlError(`${what} does not match ${statePath(store)} (expected ${r.fingerprint})`, { hint: 'restore the CA from a backup' });
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(r.certificate);

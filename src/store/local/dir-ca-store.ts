@@ -108,7 +108,7 @@ export class DirCaStore implements CaStore {
       throw fileError('cannot read serial counter', file, err);
     }
     if (text === undefined) return 0n;
-    if (!/^\d{1,20}\n?$/.test(text)) throw new TctlError(`${file} is damaged: not a serial number`, { hint: 'restore the data dir from a backup' });
+    if (!/^\d{1,20}\n?$/.test(text)) throw new TctlError(`${file} is damaged: not a serial number`, { hint: 'restore the CA from a backup' });
     return BigInt(text.trim());
   }
 

@@ -17,7 +17,7 @@ export function* readLineBytes(file: string): Generator<AuditLineBytes> {
     throw fileError('cannot read', file, err);
   }
   try {
-    if (!fs.fstatSync(fd).isFile()) throw new TctlError(`${file} is not a regular file`, { hint: 'restore the data dir from a backup' });
+    if (!fs.fstatSync(fd).isFile()) throw new TctlError(`${file} is not a regular file`, { hint: 'restore the CA from a backup' });
     yield* lineBytes(fd);
   } finally {
     fs.closeSync(fd);

@@ -19,7 +19,7 @@ import type { CaType } from '../../store/state.js';
 import { spoolBatch } from '../batch-spool.js';
 import { resolveContext } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { stderr, stdout } from '../output.js';
+import { isTerminal, stderr, stderrBytes, stdout, stdoutBytes } from '../output.js';
 
 export interface BatchOptions extends GlobalOptions {
   batch: string;
@@ -108,7 +108,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     // --json streams the certificates as they are logged, so memory stays flat for any batch size;
     // the document is closed with the totals once every file is written.
     let entries = 0;
-    const json = opts.json ? (text: string) => process.stdout.write(text) : undefined;
+    const json = opts.json ? stdoutBytes : undefined;
     json?.(`{\n  "outDir": ${JSON.stringify(outDir)},\n  "certificates": [`);
     const range = withSigningSession(dataDir, { count: good, types: [...types] }, (session) => {
       let chunk: Array<{ issued: IssuedCertificate; out: string; line: number }> = [];
@@ -205,11 +205,11 @@ function probeWritable(dir: string): void {
 
 /** A one-line progress bar on a terminal; nothing off a terminal. */
 function progressBar(total: number): (done: number, finished?: boolean) => void {
-  if (!process.stderr.isTTY) return () => {};
+  if (!isTerminal(2)) return () => {};
   const width = 30;
   return (done, finished = false) => {
     const filled = Math.round((done / total) * width);
-    process.stderr.write(`\rsigning [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`);
-    if (finished) process.stderr.write('\n');
+    stderrBytes(`\rsigning [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`);
+    if (finished) stderrBytes('\n');
   };
 }

@@ -6,8 +6,7 @@
 // Packages stay external (each loads only on the path that needs it): sshpk, yaml, chalk,
 // node-forge (src/x509 requires its asn1/pem files lazily), pg (a PostgreSQL backend), the
 // @inquirer prompts, and the native addons a bundle cannot hold (fs-ext, pkcs11js).
-// Worker threads run bundles of their own (src/store/threads.ts), found here by their
-// threadEntry() call.
+// Worker threads run bundles of their own (threadEntries below).
 import { spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,9 +21,10 @@ const { version, dependencies } = JSON.parse(readFileSync(path.join(ROOT, 'packa
 rmSync(path.join(ROOT, 'dist', 'bundle'), { recursive: true, force: true });
 
 /**
- * Every module that starts a worker thread on its own file, as `{ name: source }`. A thread's
- * code must be a file the worker can load, so each one is a bundle of its own; a `new Worker`
- * that does not go through threadEntry would start the whole CLI bundle, and fails the build.
+ * The modules that start a worker thread on their own file (`new Worker(new URL(import.meta.url))`,
+ * the module then being the thread's entry point too), as `{ bundle name: source file }`. A
+ * thread needs a file that runs its module first, so each one is also a bundle of its own beside
+ * the CLI's, named after its path, and threadModules below points its import.meta.url there.
  */
 function threadEntries() {
   const entries = {};
@@ -32,22 +32,30 @@ function threadEntries() {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, e.name);
       if (e.isDirectory()) walk(file);
-      else if (e.name.endsWith('.ts')) {
-        const text = readFileSync(file, 'utf8');
-        if (!/\bnew Worker\(/.test(text)) continue;
-        const names = [...text.matchAll(/\bthreadEntry\(import\.meta\.url, '([a-z0-9-]+)'\)/g)].map((m) => m[1]);
-        const own = path.basename(file, '.ts');
-        if (names.length === 0 || names.some((n) => n !== own)) {
-          throw new Error(`${path.relative(ROOT, file)} starts a worker thread: it must use threadEntry(import.meta.url, '${own}') (src/store/threads.ts)`);
-        }
-        if (entries[own]) throw new Error(`two thread modules are named ${own}`);
-        entries[own] = path.relative(ROOT, file);
+      else if (e.name.endsWith('.ts') && /\bnew Worker\(/.test(readFileSync(file, 'utf8'))) {
+        entries[path.relative(path.join(ROOT, 'src'), file).replace(/\.ts$/, '').replace(/[\\/]/g, '-')] = file;
       }
     }
   };
   walk(path.join(ROOT, 'src'));
   return entries;
 }
+const threads = threadEntries();
+const threadBundleOf = new Map(Object.entries(threads).map(([name, file]) => [file, name]));
+
+// In a thread module, import.meta.url is its thread bundle's URL (in the CLI's bundle as in its
+// own), so `new Worker(new URL(import.meta.url))` starts that module wherever it was bundled.
+const threadModules = {
+  name: 'thread-modules',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, (args) => {
+      const name = threadBundleOf.get(args.path);
+      if (name === undefined) return undefined;
+      const url = `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${JSON.stringify(`${name}.cjs`)})).href`;
+      return { contents: readFileSync(args.path, 'utf8').replace(/\bimport\.meta\.url\b/g, `(${url})`), loader: 'ts' };
+    });
+  },
+};
 
 // commander requires child_process (for git-style executable subcommands, which tctl has none of)
 // when it loads; Node's child_process pulls in net, dgram and the streams, a few ms of every start.
@@ -82,7 +90,7 @@ const sharedBuiltins = {
 };
 
 await build({
-  entryPoints: { tctl: 'src/cli/main.ts', ...threadEntries() },
+  entryPoints: { tctl: 'src/cli/main.ts', ...threads },
   absWorkingDir: ROOT,
   outdir: 'dist/bundle',
   outExtension: { '.js': '.cjs' },
@@ -95,7 +103,7 @@ await build({
   // import.meta.url as this file's URL, worked out when first asked for (node:url costs start-up time).
   define: { __TCTL_VERSION__: JSON.stringify(version), __TCTL_BUNDLED__: 'true', 'import.meta': '__tctlImportMeta' },
   banner: { js: "const __tctlImportMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
-  plugins: [lazyChildProcess, sharedBuiltins],
+  plugins: [lazyChildProcess, sharedBuiltins, threadModules],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',

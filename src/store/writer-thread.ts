@@ -5,7 +5,6 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { TctlError } from '../errors.js';
 import { publishFile, stageFile } from './files.js';
-import { threadEntry } from './threads.js';
 
 const ROLE = 'tctl-file-writer';
 // Int32 slots of the control block. EVENTS changes whenever another slot does, so the main
@@ -47,7 +46,7 @@ export function startFileWriter(): FileWriter {
   const error = new Uint8Array(new SharedArrayBuffer(ERROR_BYTES));
   let worker: Worker;
   try {
-    worker = new Worker(threadEntry(import.meta.url, 'writer-thread'), { workerData: { role: ROLE, ctrl, error } });
+    worker = new Worker(new URL(import.meta.url), { workerData: { role: ROLE, ctrl, error } });
   } catch {
     return inlineWriter();
   }

@@ -9,7 +9,9 @@
 // This module is also the threads' entry point.
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { TctlError } from '../errors.js';
@@ -190,12 +192,16 @@ export function startBatchThreads(count: number, rules: LineRules, revoked: Revo
     }
   };
   const revocations = revoked.records();
+  const entry = new URL(import.meta.url);
+  // A thread whose file is missing would only be seen to fail by the event loop, which the
+  // signing session does not run: no threads then, the caller checks and signs alone.
+  if (entry.protocol === 'file:' && !fs.existsSync(fileURLToPath(entry))) return undefined;
   try {
     for (let i = 0; i < count; i++) {
       const ctrl = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
       const { port1, port2 } = new MessageChannel();
       const start: Start = { role: ROLE, rules, revocations, ctrl, port: port2 };
-      const worker = new Worker(new URL(import.meta.url), { workerData: start, transferList: [port2] });
+      const worker = new Worker(entry, { workerData: start, transferList: [port2] });
       // The threads must never keep tctl running.
       worker.unref();
       port1.unref();
@@ -251,6 +257,7 @@ export function startBatchThreads(count: number, rules: LineRules, revoked: Revo
           throw e.kind !== undefined ? new TctlError(e.message, { hint: e.hint, kind: e.kind }) : new BatchThreadError(e.message);
         }
         if (Atomics.load(m.ctrl, EXITED) !== 0) throw new BatchThreadError('it stopped');
+        if (Atomics.load(m.ctrl, STARTED) === 0 && Date.now() - startedAt > START_TIMEOUT_MS) throw new BatchThreadError('it did not start');
         Atomics.wait(m.ctrl, EVENTS, seen, 1000);
         const now = Atomics.load(m.ctrl, DONE);
         if (now !== done) {

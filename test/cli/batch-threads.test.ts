@@ -219,6 +219,21 @@ describe('batch signing on threads', () => {
     });
   }
 
+  test('without the thread file (a damaged install) a large batch is checked and signed on the main thread', { skip: multiCore }, () => {
+    const bin = wrappedInstall();
+    const broken = path.join(tempDir('tctl-install-'), 'tctl');
+    fs.cpSync(path.dirname(path.dirname(bin)), broken, { recursive: true, verbatimSymlinks: true });
+    fs.rmSync(path.join(broken, 'dist', 'bundle', 'ca-batch-threads.cjs'));
+    const { good, run } = caTemplate();
+    const started = Date.now();
+    const r = run(path.join(broken, 'bin', 'tctl'));
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(Date.now() - started < 30_000, 'no wait for threads that cannot start');
+    assert.deepEqual(r.marker, []);
+    assert.equal(readLog(r.dataDir).length, good);
+    assert.equal(fs.readdirSync(path.join(r.cwd, 'certs')).length, good);
+  });
+
   test('passphrase-protected CA keys: the threads sign with the key the session opened', { skip: multiCore }, () => {
     const bin = wrappedInstall();
     const secret = path.join(tempDir(), 'pass');

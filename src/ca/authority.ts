@@ -6,6 +6,9 @@ import type { Phase } from '../rotation/phases.js';
 import { moveToPhase, recoveryPhases, repairStandby, rotateNow } from '../rotation/rotate.js';
 import { FOREVER, signCertificate } from '../ssh/certificate.js';
 import { toSshSigner } from '../keys/adapters.js';
+import type { SshCaSigner } from '../keys/adapters.js';
+import type { KeyObject } from 'node:crypto';
+import type { RevocationIndex } from '../store/revocations.js';
 import { fingerprint } from '../ssh/keys.js';
 import type { KeyType, SshSigner } from '../ssh/keys.js';
 import { audited, recordFailure } from '../store/audit.js';
@@ -41,9 +44,31 @@ export interface IssuedCertificate {
   record: IssuanceRecord;
 }
 
+/**
+ * What signing threads need to sign a session's certificates as sign() does (ca/batch-threads.ts):
+ * everything in memory, so they read nothing (keys, revocations) from wherever the CA keeps it.
+ */
+export interface SigningHandOff {
+  clusterName: string;
+  now: Date;
+  /** The serial of the next certificate; adopt() takes records from it on, in order. */
+  nextSerial: bigint;
+  /** The revocations sign() checks against, read under the session's lock. */
+  revoked: RevocationIndex;
+  /** The signing key of each CA type the session planned. */
+  keys: Partial<Record<CaType, { record: CaKeyRecord; privateKey: KeyObject }>>;
+  /** Takes the records of certificates signed elsewhere, in serial order, as if sign() had made them. */
+  adopt(records: IssuanceRecord[]): void;
+}
+
 /** Signs checked requests one at a time inside one lock, one CA-key load and one serial reservation. */
 export interface SigningSession {
   sign(request: CertificateRequest): IssuedCertificate;
+  /**
+   * Signing on other threads: what they need, or undefined when a planned CA key has no private
+   * key in this process (a PKCS#11 token signs here only).
+   */
+  handOff(): SigningHandOff | undefined;
   /** Appends the issuance records of everything signed since the last flush (before files are handed out). */
   flush(): void;
 }
@@ -126,6 +151,32 @@ export function withSigningSession<T>(
           pending.push(record);
           if (audit.length < 100) audit.push(record);
           return { request, certificate, record };
+        },
+        handOff() {
+          const handed: SigningHandOff['keys'] = {};
+          for (const [t, s] of keys) {
+            const privateKey = (s.signer as SshCaSigner).key;
+            if (!privateKey) return undefined;
+            handed[t] = { record: s.record, privateKey };
+          }
+          const end = firstSerial + BigInt(count);
+          return {
+            clusterName: state.clusterName,
+            now,
+            nextSerial: serial,
+            revoked,
+            keys: handed,
+            adopt(records) {
+              for (const record of records) {
+                // Reserved serials are used once each, in order, whichever thread signed.
+                if (serial >= end || record.serial !== serial.toString()) throw new Error(`signing session: adopted serial ${record.serial}, expected ${serial}`);
+                if (keys.get(record.type)?.record.fingerprint !== record.caFingerprint) throw new Error('signing session: adopted a certificate of another CA key');
+                serial++;
+                pending.push(record);
+                if (audit.length < 100) audit.push(record);
+              }
+            },
+          };
         },
         flush() {
           store.appendIssuance(pending);

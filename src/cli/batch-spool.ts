@@ -17,6 +17,8 @@ const TMPDIR_HINT = 'set TMPDIR to a writable directory with room for the batch'
 export interface Spool {
   /** The batch's lines, from the first byte of the spool each time it is called. */
   lines(): Generator<string>;
+  /** How many lines lines() gives, blank ones included. */
+  readonly count: number;
   close(): void;
 }
 
@@ -26,10 +28,14 @@ export interface Spool {
  */
 export async function spoolBatch(source: string, name: string, caps = { maxBytes: MAX_BATCH_BYTES, maxLine: MAX_LINE_BYTES }): Promise<Spool> {
   const spool = openSpool();
+  let newlines = 0;
+  let endsInNewline = true;
   try {
     const limits = lineLimits(name, caps);
     const append = (chunk: Buffer) => {
       limits.check(chunk);
+      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, nl + 1)) newlines++;
+      if (chunk.length > 0) endsInNewline = chunk[chunk.length - 1] === 0x0a;
       try {
         for (let off = 0; off < chunk.length; ) off += fs.writeSync(spool, chunk, off);
       } catch (err) {
@@ -47,7 +53,7 @@ export async function spoolBatch(source: string, name: string, caps = { maxBytes
     fs.closeSync(spool);
     throw err;
   }
-  return { lines: () => readLines(spool), close: () => fs.closeSync(spool) };
+  return { lines: () => readLines(spool), count: newlines + (endsInNewline ? 0 : 1), close: () => fs.closeSync(spool) };
 }
 
 /** The spool's name is removed at once: nobody can open it, and nothing is left if we are killed. */

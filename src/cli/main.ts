@@ -2,9 +2,10 @@
 // `tctl --help` and `tctl auth export` start close to bare Node.
 import * as fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import type { HelpContext } from 'commander';
 import { TctlError, UsageError } from '../errors.js';
 import type { GlobalOptions } from './context.js';
-import { printError, stdout } from './output.js';
+import { helpWidth, printError, stderrBytes, stdout, stdoutBytes } from './output.js';
 
 /** Exit codes: 0 ok, 1 the command failed, 2 the command line was wrong. */
 export const EXIT_OK = 0;
@@ -28,6 +29,20 @@ function version(): string {
 class TctlCommand extends Command {
   override createCommand(name?: string): Command {
     return new TctlCommand(name);
+  }
+
+  // Commander calls this first when it parses a command, so a command's details are defined
+  // just in time (see details()).
+  override saveStateBeforeParse(): void {
+    completeDetails(this);
+    super.saveStateBeforeParse();
+  }
+
+  // A command's help lists its subcommands with their options and arguments.
+  override helpInformation(contextOptions?: HelpContext): string {
+    completeDetails(this);
+    for (const c of this.commands) completeDetails(c);
+    return super.helpInformation(contextOptions);
   }
 
   unknownOption(flag: string): never {
@@ -95,12 +110,29 @@ function editDistance(a: string, b: string): number {
 
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
+const pendingDetails = new WeakMap<Command, (cmd: Command) => void>();
+
+/**
+ * A command's options, arguments, help text and action, defined only when the command is run or
+ * its help (or its parent's) is shown: defining every command's options was a tenth of the
+ * start-up time of a command that runs one.
+ */
+function details(cmd: Command, define: (cmd: Command) => Command): void {
+  pendingDetails.set(cmd, define);
+}
+
+function completeDetails(cmd: Command): void {
+  const define = pendingDetails.get(cmd);
+  pendingDetails.delete(cmd);
+  define?.(cmd);
+}
+
 /** Global options are accepted before the subcommand and after it. */
 function globals(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'data dir holding the CA (env TCTL_DATA_DIR)')
     .option('--backend <url>', 'PostgreSQL holding the CA instead of a data dir: postgresql://user@host/db (env TCTL_BACKEND)')
-    .option('-c, --config <file>', 'teleport.yaml to read teleport.data_dir and auth_service.cluster_name from')
+    .option('-c, --config <file>', 'teleport.yaml to read teleport.data_dir, teleport.storage and auth_service.cluster_name from')
     .option('-d, --debug', 'show stack traces on errors (env TCTL_DEBUG=1)')
     .option('--passphrase-file <file>', 'passphrase of encrypted CA keys (env TCTL_CA_PASSPHRASE_FILE; on a terminal tctl asks)')
     .addOption(new Option('--auth-server <addr>').hideHelp())
@@ -150,7 +182,18 @@ export function buildProgram(): Command {
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ outputError: () => {} })
+    // Help and the version go through our writers (output.ts), like everything else tctl prints;
+    // commander's defaults would set up the stdout stream to ask whether it is a terminal.
+    .configureOutput({
+      outputError: () => {},
+      writeOut: stdoutBytes,
+      writeErr: stderrBytes,
+      getOutHelpWidth: () => helpWidth(1),
+      getErrHelpWidth: () => helpWidth(2),
+      // tctl's help has no styles, so there are no colours to keep
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+    })
     .addHelpText(
       'after',
       examples([
@@ -166,8 +209,7 @@ export function buildProgram(): Command {
     .description('manage the certificate authorities and sign certificates')
     .addHelpText('after', examples(['tctl auth init --cluster-name=example.com', 'tctl auth sign --user=joe --out=joe --ttl=8h']));
 
-  globals(auth.command('init'))
-    .description('create the user and host certificate authorities (SSH and TLS) and the db and db_client TLS CAs; on a data dir from before TLS support, add the TLS CAs')
+  details(auth.command('init').description('create the user and host certificate authorities (SSH and TLS) and the db and db_client TLS CAs; on a data dir from before TLS support, add the TLS CAs'), (c) => globals(c)
     .option('--cluster-name <name>', 'cluster name (DNS name); default auth_service.cluster_name from --config')
     .option('--ca-key-type <type>', 'SSH CA key type: ed25519, ecdsa (P-256) or rsa (3072 bits); TLS host/user CAs are ECDSA P-256 (RSA-2048 with rsa), db/db_client RSA-2048', 'ed25519')
     .option('--protect', 'encrypt every CA key file under a passphrase (--passphrase-file, TCTL_CA_PASSPHRASE_FILE, or asked twice on a terminal); with PKCS#11 configured (teleport.yaml ca_key_params.pkcs11 or TCTL_PKCS11_*) the keys are made in the token instead')
@@ -180,15 +222,14 @@ export function buildProgram(): Command {
         'tctl --config=/etc/teleport.yaml auth init   # auth_service.ca_key_params.pkcs11: keys made in the HSM',
       ]),
     )
-    .action(run(async () => (await import('./commands/auth-init.js')).authInit, 'init'));
+    .action(run(async () => (await import('./commands/auth-init.js')).authInit, 'init')));
 
   for (const mode of ['protect', 'unprotect'] as const) {
-    globals(auth.command(mode))
-      .description(
-        mode === 'protect'
-          ? 'encrypt the CA key files in place under a passphrase (scrypt, AES-256-CBC; openssl reads them)'
-          : 'decrypt the CA key files back to plain PEM files',
-      )
+    const description =
+      mode === 'protect'
+        ? 'encrypt the CA key files in place under a passphrase (scrypt, AES-256-CBC; openssl reads them)'
+        : 'decrypt the CA key files back to plain PEM files';
+    details(auth.command(mode).description(description), (c) => globals(c)
       .addHelpText(
         'after',
         examples(
@@ -197,11 +238,10 @@ export function buildProgram(): Command {
             : ['tctl auth unprotect --passphrase-file=/run/secrets/ca-pass'],
         ),
       )
-      .action(run(async () => (await import('./commands/auth-protect.js'))[mode === 'protect' ? 'authProtect' : 'authUnprotect'], 'protect'));
+      .action(run(async () => (await import('./commands/auth-protect.js'))[mode === 'protect' ? 'authProtect' : 'authUnprotect'], 'protect')));
   }
 
-  globals(auth.command('export'))
-    .description('print CA public keys: TrustedUserCAKeys lines (user), known_hosts lines (host), TLS CA certificates')
+  details(auth.command('export').description('print CA public keys: TrustedUserCAKeys lines (user), known_hosts lines (host), TLS CA certificates'), (c) => globals(c)
     .option(
       '--type <type>',
       'user (alias openssh), host, or krl (binary revocation list for sshd RevokedKeys); default user and host, host first. ' +
@@ -223,10 +263,9 @@ export function buildProgram(): Command {
         'tctl auth export --type=db > db-ca.crt                           # psql: sslrootcert',
       ]),
     )
-    .action(run(async () => (await import('./commands/auth-export.js')).authExport, 'check'));
+    .action(run(async () => (await import('./commands/auth-export.js')).authExport, 'check')));
 
-  globals(auth.command('sign'))
-    .description('sign a host or user certificate (generating a key pair unless --public-key is given)')
+  details(auth.command('sign').description('sign a host or user certificate (generating a key pair unless --public-key is given)'), (c) => globals(c)
     .option('--host <names>', 'host certificate for these comma-separated DNS names and IP addresses')
     .option('--user <name>', 'user certificate for this user (key id; default principal)')
     .option('--principals <names>', 'user certificate principals (login names), comma-separated; default the user name')
@@ -273,10 +312,9 @@ export function buildProgram(): Command {
         'tctl auth sign --format=cockroachdb --host=node1.example.com,10.0.0.7 --out=certs',
       ]),
     )
-    .action(run(async () => (await import('./commands/auth-sign.js')).authSign, 'sign'));
+    .action(run(async () => (await import('./commands/auth-sign.js')).authSign, 'sign')));
 
-  globals(auth.command('rotate'))
-    .description('rotate a CA without locking the fleet out (Teleport phases: init, update_clients, update_servers, standby, rollback)')
+  details(auth.command('rotate').description('rotate a CA without locking the fleet out (Teleport phases: init, update_clients, update_servers, standby, rollback)'), (c) => globals(c)
     .option('--type <type>', 'which CA: user (alias openssh) or host (each with its TLS key), db or db_client (alias db-client); asked on a terminal when omitted')
     .option('--grace-period <duration>', 'auto mode: time over which the phases advance, a third each (default 30h); 0 completes at once')
     .option('--manual', 'move to --phase yourself instead of by the clock')
@@ -297,10 +335,9 @@ export function buildProgram(): Command {
     .action(
       // Only a step that makes a key needs to open one (to encrypt the new key the same way).
       run(async () => (await import('./commands/auth-rotate.js')).authRotate, (o) => (o.manual && o.phase !== 'init' ? undefined : 'sign')),
-    );
+    ));
 
-  globals(auth.command('inspect'))
-    .description('decode OpenSSH certificates and lint them; exits 1 when any has an error-level finding')
+  details(auth.command('inspect').description('decode OpenSSH certificates and lint them; exits 1 when any has an error-level finding'), (c) => globals(c)
     .argument('<files...>', 'certificate files (*-cert.pub)')
     .option('--json', 'one JSON document: an array of {file, certificate, findings}')
     .addHelpText('after', examples(['tctl auth inspect joe-cert.pub', 'tctl auth inspect --json /etc/ssh/*-cert.pub']))
@@ -308,10 +345,9 @@ export function buildProgram(): Command {
     .action(async (files: string[], _opts: unknown, cmd: Command) => {
       const { authInspect } = await import('./commands/auth-inspect.js');
       await authInspect(files, cmd.optsWithGlobals());
-    });
+    }));
 
-  globals(auth.command('revoke'))
-    .description('revoke a certificate (by serial, key id or file) or a public key; deploy with "auth export --type=krl" (SSH) or "auth crl" (TLS)')
+  details(auth.command('revoke').description('revoke a certificate (by serial, key id or file) or a public key; deploy with "auth export --type=krl" (SSH) or "auth crl" (TLS)'), (c) => globals(c)
     .option('--serial <n>', 'a serial from "tctl auth ls": decimal for SSH (ssh-keygen -L), hex for TLS (openssl x509 -serial; 0x and colons allowed)')
     .option('--key-id <id>', 'every certificate with this key id from one CA (tctl refuses to sign it again)')
     .option('--type <type>', 'with --key-id: user or host; needed when the issuance log has the key id under both CAs, or not at all')
@@ -329,10 +365,9 @@ export function buildProgram(): Command {
         'tctl auth export --type=krl -o /etc/ssh/revoked.krl   # sshd: RevokedKeys /etc/ssh/revoked.krl',
       ]),
     )
-    .action(run(async () => (await import('./commands/auth-revoke.js')).authRevoke));
+    .action(run(async () => (await import('./commands/auth-revoke.js')).authRevoke)));
 
-  globals(auth.command('crl'))
-    .description('print the certificate revocation list of a TLS CA: one CRL per trusted key (DER on stdout, or PEM)')
+  details(auth.command('crl').description('print the certificate revocation list of a TLS CA: one CRL per trusted key (DER on stdout, or PEM)'), (c) => globals(c)
     .option('--type <type>', 'which TLS CA: db-client (alias db_client), db, user or host')
     .option('--format <format>', 'der (default; one CRL) or pem (every trusted key\'s CRL, for PostgreSQL ssl_crl_file and nginx ssl_crl)')
     .option('--ttl <duration>', 'nextUpdate: how long the CRL is valid (default 8760h); redeploy before then, PostgreSQL refuses every client after it')
@@ -345,10 +380,9 @@ export function buildProgram(): Command {
         'tctl auth crl --type=db-client > db-client.crl   # DER, as Teleport prints it',
       ]),
     )
-    .action(run(async () => (await import('./commands/auth-crl.js')).authCrl, 'sign'));
+    .action(run(async () => (await import('./commands/auth-crl.js')).authCrl, 'sign')));
 
-  globals(auth.command('ls'))
-    .description('list issued certificates from the issuance log')
+  details(auth.command('ls').description('list issued certificates from the issuance log'), (c) => globals(c)
     .option('--type <type>', 'user or host (SSH), or a TLS profile: tls-user, tls-host, db-server, db-client, cockroachdb-node')
     .option('--principal <name>', 'only certificates for this principal')
     .option('--valid', 'only valid certificates')
@@ -357,32 +391,35 @@ export function buildProgram(): Command {
     .option('--untrusted', 'only certificates whose CA key a rotation retired (status untrusted-ca)')
     .option('--json', 'machine-readable output')
     .addHelpText('after', examples(['tctl auth ls', 'tctl auth ls --type=user --principal=joe --valid', 'tctl auth ls --revoked --json']))
-    .action(run(async () => (await import('./commands/auth-ls.js')).authLs));
+    .action(run(async () => (await import('./commands/auth-ls.js')).authLs)));
 
   const audit = program.command('audit').description('the tamper-evident audit log of state changes');
-  globals(audit.command('verify'))
-    .description('check the hash chain of the audit log and name the first broken line')
+  details(audit.command('verify').description('check the hash chain of the audit log and name the first broken line'), (c) => globals(c)
     .option('--json', 'print one JSON document on stdout: {file, intact, entries} or {file, intact: false, intactEntries, brokenLine, reason}')
     .addHelpText('after', examples(['tctl audit verify']))
-    .action(run(async () => (await import('./commands/audit-verify.js')).auditVerify));
+    .action(run(async () => (await import('./commands/audit-verify.js')).auditVerify)));
 
   const backend = program.command('backend').description('where the CA is kept: a data dir or PostgreSQL');
-  globals(backend.command('clone'))
-    .description('copy the CA (state, keys, serial counter, issuance log, revocations, audit chain) into an empty data dir or database; also the backup and restore command')
-    .option('--from <dir|url>', 'the store to copy: a data dir path or a postgresql:// URL')
-    .option('--to <dir|url>', 'an empty data dir (created when missing) or an empty PostgreSQL database')
-    .addHelpText(
-      'after',
-      examples([
-        'tctl backend clone --from=/var/lib/tctl --to=postgresql://tctl@db.example.com/tctl',
-        'tctl backend clone --from=postgresql://tctl@db.example.com/tctl --to=./tctl-backup-$(date +%F)',
-      ]),
-    )
-    .action(run(async () => (await import('./commands/backend-clone.js')).backendClone));
+  details(
+    backend
+      .command('clone')
+      .description('copy the CA (state, keys, serial counter, issuance log, revocations, audit chain) into an empty data dir or database; also the backup and restore command'),
+    (c) =>
+      globals(c)
+        .option('--from <dir|url>', 'the store to copy: a data dir path or a postgresql:// URL')
+        .option('--to <dir|url>', 'an empty data dir (created when missing) or an empty PostgreSQL database')
+        .addHelpText(
+          'after',
+          examples([
+            'tctl backend clone --from=/var/lib/tctl --to=postgresql://tctl@db.example.com/tctl',
+            'tctl backend clone --from=postgresql://tctl@db.example.com/tctl --to=./tctl-backup-$(date +%F)',
+          ]),
+        )
+        .action(run(async () => (await import('./commands/backend-clone.js')).backendClone)),
+  );
 
   const ssh = program.command('ssh').description('OpenSSH configuration for this cluster');
-  globals(ssh.command('config'))
-    .description('print the sshd_config lines for a server (--host) or the ssh_config block for a client (--user)')
+  details(ssh.command('config').description('print the sshd_config lines for a server (--host) or the ssh_config block for a client (--user)'), (c) => globals(c)
     .option('--host', 'sshd_config: TrustedUserCAKeys, RevokedKeys, HostKey, HostCertificate')
     .option('--user', 'ssh_config: a Host block with UserKnownHostsFile (@cert-authority lines), StrictHostKeyChecking, RevokedHostKeys')
     .option('--user-ca-keys <path>', 'with --host: where the user CA export goes (default /etc/ssh/teleport_user_ca.pub)')
@@ -402,7 +439,7 @@ export function buildProgram(): Command {
         'tctl ssh config --user --identity-file=~/.ssh/joe --host-patterns="*.example.com,10.0.0.*"',
       ]),
     )
-    .action(run(async () => (await import('./commands/ssh-config.js')).sshConfig));
+    .action(run(async () => (await import('./commands/ssh-config.js')).sshConfig)));
 
   // Teleport's tctl has a version command too; scripts call it.
   program
@@ -412,11 +449,10 @@ export function buildProgram(): Command {
       stdout(`tctl v${version()}`);
     });
 
-  globals(program.command('status'))
-    .description('show the cluster name and each CA key (scripts poll it to wait until the CA is ready)')
+  details(program.command('status').description('show the cluster name and each CA key (scripts poll it to wait until the CA is ready)'), (c) => globals(c)
     .option('--json', 'machine-readable output')
     .addHelpText('after', examples(['tctl status', 'tctl status --json | jq -r .authorities.user.fingerprint']))
-    .action(run(async () => (await import('./commands/status.js')).status, 'check'));
+    .action(run(async () => (await import('./commands/status.js')).status, 'check')));
 
   return program;
 }
@@ -427,11 +463,6 @@ function wantsDebug(argv: string[]): boolean {
 
 export async function main(argv: string[]): Promise<number> {
   const debug = wantsDebug(argv);
-  // `tctl auth export | head -1` closes the pipe early; that is not an error worth a stack trace.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(EXIT_OK);
-    throw err;
-  });
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return EXIT_OK;

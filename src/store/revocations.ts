@@ -141,4 +141,9 @@ export class RevocationIndex {
       this.isSerialRevoked(cert.serial.toString(), fingerprint(cert.signatureKey)) || this.isKeyIdRevoked(cert.keyId, cert.type) || this.isKeyRevoked(cert.key.blob)
     );
   }
+
+  /** Records that build the same index (the first of each kind and key): how a signing thread gets it. */
+  records(): RevocationRecord[] {
+    return [...this.byKey.values()];
+  }
 }

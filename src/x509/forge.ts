@@ -8,12 +8,14 @@ import { TctlError } from '../errors.js';
 export type Asn1 = forgeTypes.asn1.Asn1;
 type Asn1Module = typeof forgeTypes.asn1;
 
-const nodeRequire = createRequire(import.meta.url);
+// Made on first use too: the SSH signing path imports this file (keys/adapters.ts) and never asks.
+let nodeRequire: NodeRequire | undefined;
+const forgeFile = (file: string): unknown => (nodeRequire ??= createRequire(import.meta.url))(file);
 let asn1Module: Asn1Module | undefined;
 
 /** forge's asn1 namespace (create, toDer, fromDer, OID and time helpers). */
 export function asn1(): Asn1Module {
-  asn1Module ??= nodeRequire('node-forge/lib/asn1.js') as Asn1Module;
+  asn1Module ??= forgeFile('node-forge/lib/asn1.js') as Asn1Module;
   return asn1Module;
 }
 
@@ -207,6 +209,6 @@ let pemModule: PemModule | undefined;
 
 /** forge's PEM reader (RFC 7468 labels; `NEW CERTIFICATE REQUEST` read as `CERTIFICATE REQUEST`). */
 export function pem(): PemModule {
-  pemModule ??= nodeRequire('node-forge/lib/pem.js') as PemModule;
+  pemModule ??= forgeFile('node-forge/lib/pem.js') as PemModule;
   return pemModule;
 }

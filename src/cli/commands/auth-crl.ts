@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../../store/files.js';
 import type { TlsCa } from '../../x509/types.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
-import { stdout } from '../output.js';
+import { isTerminal, stdout, stdoutBytes } from '../output.js';
 
 export const CRL_TYPES = ['host', 'user', 'db', 'db_client', 'db-client'] as const;
 
@@ -28,7 +28,7 @@ export async function authCrl(opts: CrlOptions): Promise<void> {
   if (opts.out === '') throw new UsageError('--out is empty');
   const { DEFAULT_CRL_TTL_SECONDS, buildCrls } = await import('../../ca/tls-crl.js');
   const ttlSeconds = opts.ttl === undefined ? DEFAULT_CRL_TTL_SECONDS : parseDuration('--ttl', opts.ttl, MAX_CRL_TTL);
-  if (format === 'der' && opts.out === undefined && process.stdout.isTTY) {
+  if (format === 'der' && opts.out === undefined && isTerminal(1)) {
     throw new UsageError('refusing to write a binary CRL to a terminal', `use -o FILE, redirect, or --format=pem: tctl auth crl --type=${t} > ${t}.crl`);
   }
   const { store } = await resolveContext(opts);
@@ -46,5 +46,5 @@ export async function authCrl(opts: CrlOptions): Promise<void> {
   }
   if (opts.out !== undefined) writeFileAtomic(opts.out, data, { mode: 0o644, overwrite: true });
   else if (typeof data === 'string') stdout(data);
-  else process.stdout.write(data);
+  else stdoutBytes(data);
 }

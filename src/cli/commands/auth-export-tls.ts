@@ -8,7 +8,7 @@ import { caCertificate } from '../../ca/tls-keys.js';
 import { TctlError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../store/files.js';
 import type { TlsCa } from '../../x509/types.js';
-import { stdout } from '../output.js';
+import { isTerminal, stdout, stdoutBytes } from '../output.js';
 import type { CaStore } from '../../store/ca-store.js';
 
 /** Each export type: the CA it names and whether it is DER. */
@@ -34,7 +34,7 @@ export async function exportTls(store: CaStore, type: string, opts: { fingerprin
     throw new UsageError(`invalid --fingerprint "${opts.fingerprint}" for a TLS CA`, 'TLS CA fingerprints are pins: sha256:<64 hex digits> (see tctl status)');
   }
   // Refused before any work, as the KRL is: DER on a terminal is noise at best.
-  if (der && opts.out === undefined && process.stdout.isTTY) {
+  if (der && opts.out === undefined && isTerminal(1)) {
     throw new UsageError(`refusing to write a binary certificate to a terminal`, `use -o FILE or redirect: tctl auth export --type=${type} > ${ca.replace('_', '-')}-ca.cer`);
   }
   const state = loadCurrentState(store);
@@ -61,5 +61,5 @@ export async function exportTls(store: CaStore, type: string, opts: { fingerprin
   }
   if (opts.out !== undefined) writeFileAtomic(opts.out, data, { mode: 0o644, overwrite: true });
   else if (typeof data === 'string') stdout(data);
-  else process.stdout.write(data);
+  else stdoutBytes(data);
 }

@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../../store/files.js';
 import type { CaKeyRecord, State } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
-import { stdout } from '../output.js';
+import { isTerminal, stdout, stdoutBytes } from '../output.js';
 import type { CaStore } from '../../store/ca-store.js';
 
 /**
@@ -75,12 +75,12 @@ export async function authExport(opts: ExportOptions): Promise<void> {
  */
 async function exportKrl(store: CaStore, state: State, out: string | undefined): Promise<void> {
   const { buildKrl } = await import('../../ca/revocation.js');
-  if (out === undefined && process.stdout.isTTY) {
+  if (out === undefined && isTerminal(1)) {
     throw new UsageError('refusing to write a binary KRL to a terminal', 'use -o FILE or redirect: tctl auth export --type=krl > revoked.krl');
   }
   const krl = buildKrl(state, store.scanRevocations(), new Date());
   if (out !== undefined) writeFileAtomic(out, krl, { mode: 0o644, overwrite: true });
-  else process.stdout.write(krl);
+  else stdoutBytes(krl);
 }
 
 /** known_hosts patterns: comma-separated, no whitespace (it would end the pattern field). */

@@ -1,25 +1,27 @@
 // `tctl auth sign --batch=FILE --out-dir=DIR`: fleet signing. The input is copied once into a
 // private spool, then two streaming passes read the spool: the first checks every line (so a bad
 // line fails the batch before anything is signed or created), the second signs under one lock
-// with one CA-key load, writing certificates as it goes.
+// with one CA-key load (on signing threads for a large batch, batch-sign.ts), writing
+// certificates as it goes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { withSigningSession } from '../../ca/authority.js';
-import type { IssuedCertificate } from '../../ca/authority.js';
-import { parseBatchLine } from '../../ca/batch.js';
-import { checkNotRevoked, revocationIndex } from '../../ca/revocation.js';
+import { startBatchThreads } from '../../ca/batch-threads.js';
+import type { BatchThreads } from '../../ca/batch-threads.js';
+import { revocationIndex } from '../../ca/revocation.js';
 import { DROPPED_BY_FORCE_COMMAND } from '../../ca/extensions.js';
 import type { Compat } from '../../ca/extensions.js';
 import { TctlError, UsageError } from '../../errors.js';
-import { certificateFileText } from '../../formats/certificate-file.js';
 import { ensurePrivateDir, fileError, fsyncDir, outputExists, reserveFile } from '../../store/files.js';
 import { startFileWriter } from '../../store/writer-thread.js';
 import { loadState } from '../../store/state.js';
 import type { CaType } from '../../store/state.js';
+import { batchThreads, checkBatch, signBatch } from '../batch-sign.js';
+import type { Pass2, Span } from '../batch-sign.js';
 import { spoolBatch } from '../batch-spool.js';
 import { resolveContext } from '../context.js';
 import type { GlobalOptions } from '../context.js';
-import { stderr, stdout } from '../output.js';
+import { isTerminal, stderr, stderrBytes, stdout, stdoutBytes } from '../output.js';
 
 export interface BatchOptions extends GlobalOptions {
   batch: string;
@@ -30,8 +32,6 @@ export interface BatchOptions extends GlobalOptions {
   compat: Compat;
 }
 
-/** Certificates are written and logged in chunks: memory stays flat, the log is always ahead of the files. */
-const CHUNK = 1000;
 const MAX_REPORTED = 20;
 
 export async function authSignBatch(opts: BatchOptions): Promise<void> {
@@ -47,6 +47,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
 
   // Read once, whatever the input is (file, pipe, FIFO, /dev/stdin): both passes read this copy.
   const spool = await spoolBatch(opts.batch, name);
+  let threads: BatchThreads | undefined;
   try {
     const bad = new Set<number>();
     let reported = 0;
@@ -57,34 +58,34 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
 
     // Pass 1: check everything, including where each certificate will go. In an empty output dir
     // only duplicates can collide (pass 2 still refuses to replace anything that appears meanwhile).
+    // A large batch is checked and signed on threads too; they load while this thread starts checking.
     const outDirEmpty = !outDirExists || fs.readdirSync(outDir).length === 0;
     const revoked = revocationIndex(store);
+    const rules = { compat: opts.compat, checkedAt, outDir };
+    const count = batchThreads(spool.count);
+    threads = count > 0 ? startBatchThreads(count, rules, revoked) : undefined;
     const outputs = new Map<string, number>();
     const types = new Set<CaType>();
     let good = 0;
     let restricted = 0;
-    let lineNo = 0;
-    for (const line of spool.lines()) {
-      lineNo++;
-      if (line.trim() === '') continue;
+    checkBatch(spool.lines(), rules, revoked, threads, (lineNo, checked) => {
       try {
-        const { request, out, forceCommandDefaults } = parseBatchLine(line, opts.compat, checkedAt);
-        checkNotRevoked(revoked, request);
-        const target = `${out}-cert.pub`;
+        if ('refused' in checked) throw new TctlError(checked.refused);
+        const target = `${checked.out}-cert.pub`;
         const seen = outputs.get(target);
         if (seen !== undefined) throw new UsageError(`output ${target} is also written by line ${seen}; give one of them an "out" name`);
         outputs.set(target, lineNo);
         if (!outDirEmpty && outputExists(path.join(outDir, target)) && !opts.overwrite) {
           throw new TctlError(`${path.join(outDir, target)} exists (use --overwrite to replace it)`);
         }
-        types.add(request.type);
+        types.add(checked.type);
         good++;
-        if (forceCommandDefaults) restricted++;
+        if (checked.forceCommandDefaults) restricted++;
       } catch (err) {
         if (!(err instanceof TctlError)) throw err;
         report(lineNo, err.message);
       }
-    }
+    });
     outputs.clear();
     if (reported > MAX_REPORTED) stderr(`tctl: error: ... and ${reported - MAX_REPORTED} more bad lines`);
     if (bad.size > 0 && !opts.keepGoing) {
@@ -108,56 +109,48 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     // --json streams the certificates as they are logged, so memory stays flat for any batch size;
     // the document is closed with the totals once every file is written.
     let entries = 0;
-    const json = opts.json ? (text: string) => process.stdout.write(text) : undefined;
+    const json = opts.json ? stdoutBytes : undefined;
     json?.(`{\n  "outDir": ${JSON.stringify(outDir)},\n  "certificates": [`);
-    const range = withSigningSession(store, { count: good, types: [...types] }, (session) => {
-      let chunk: Array<{ issued: IssuedCertificate; out: string; line: number }> = [];
-      let first: string | undefined;
-      let last: string | undefined;
-      let signed = 0;
-      const flushChunk = () => {
-        // The log is appended before the files of this chunk are handed to the writer.
-        session.flush();
-        const files = chunk.map(({ issued, out }): [string, string] => [
-          path.join(outDir, `${out}-cert.pub`),
-          certificateFileText(issued.request.publicKey, issued.certificate, issued.request.keyId),
-        ]);
-        writer.write({ files, mode: 0o644, overwrite: Boolean(opts.overwrite) });
+    const pass: Pass2 = {
+      lines: spool.lines(),
+      bad,
+      rules,
+      overwrite: Boolean(opts.overwrite),
+      writer,
+      delivered(chunk) {
         if (json && chunk.length > 0) {
-          const r = (c: (typeof chunk)[number]) => c.issued.record;
           json(
             chunk
               .map((c, i) => {
-                const { serial, type, keyId, principals, validAfter, validBefore, caFingerprint } = r(c);
-                const entry = { line: c.line, serial, type, keyId, principals, validAfter, validBefore, caFingerprint, file: files[i]![0] };
+                const { serial, type, keyId, principals, validAfter, validBefore, caFingerprint } = c.record;
+                const entry = { line: c.line, serial, type, keyId, principals, validAfter, validBefore, caFingerprint, file: c.file };
                 return `${entries + i === 0 ? '' : ','}\n    ${JSON.stringify(entry)}`;
               })
               .join(''),
           );
           entries += chunk.length;
         }
-        chunk = [];
         progress(writer.written());
-      };
-      let n = 0;
-      for (const line of spool.lines()) {
-        n++;
-        if (line.trim() === '' || bad.has(n)) continue;
-        // The spool is private and unchanged, so every line parses as it did in pass 1, and its
-        // key's value check (~20 µs for ed25519, as much as the signature) need not run again.
-        const parsed = parseBatchLine(line, opts.compat, checkedAt, false);
-        const issued = session.sign(parsed.request);
-        signed++;
-        first ??= issued.record.serial;
-        last = issued.record.serial;
-        chunk.push({ issued, out: parsed.out, line: n });
-        if (chunk.length === CHUNK) flushChunk();
+      },
+    };
+    const range = withSigningSession(store, { count: good, types: [...types] }, (session) => {
+      let span: Span;
+      try {
+        span = signBatch(session, pass, threads);
+      } catch (err) {
+        // What was logged is on disk before the error is reported (and audited): no certificate
+        // is left half-written.
+        try {
+          writer.finish();
+        } catch {
+          // the first error is the one to report
+        }
+        throw err;
       }
-      flushChunk();
-      if (signed !== good) throw new Error(`batch: pass 2 signed ${signed} of the ${good} requests pass 1 checked`);
+      if (span.signed !== good) throw new Error(`batch: pass 2 signed ${span.signed} of the ${good} requests pass 1 checked`);
       // Still inside the session: a file that cannot be written makes the audit entry an error.
       writer.finish();
-      return { first, last };
+      return span;
     });
     const written = writer.written();
     fsyncDir(outDir);
@@ -178,6 +171,7 @@ export async function authSignBatch(opts: BatchOptions): Promise<void> {
     }
     if (bad.size > 0) throw new TctlError(`${bad.size} bad line${bad.size === 1 ? ' was' : 's were'} skipped (--keep-going)`);
   } finally {
+    threads?.close();
     spool.close();
   }
 }
@@ -205,11 +199,11 @@ function probeWritable(dir: string): void {
 
 /** A one-line progress bar on a terminal; nothing off a terminal. */
 function progressBar(total: number): (done: number, finished?: boolean) => void {
-  if (!process.stderr.isTTY) return () => {};
+  if (!isTerminal(2)) return () => {};
   const width = 30;
   return (done, finished = false) => {
     const filled = Math.round((done / total) * width);
-    process.stderr.write(`\rsigning [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`);
-    if (finished) process.stderr.write('\n');
+    stderrBytes(`\rsigning [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`);
+    if (finished) stderrBytes('\n');
   };
 }

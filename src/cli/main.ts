@@ -461,9 +461,19 @@ function wantsDebug(argv: string[]): boolean {
   return process.env.TCTL_DEBUG === '1' || argv.includes('--debug') || argv.includes('-d');
 }
 
+/** The backend URL a command line names, when it runs a command that opens it (not help or version). */
+function namedBackend(argv: string[]): string | undefined {
+  if (argv.some((a) => a === '-h' || a === '--help' || a === '-v' || a === '--version' || a === 'help' || a === 'version')) return undefined;
+  const i = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
+  const url = i < 0 ? process.env.TCTL_BACKEND : argv[i] === '--backend' ? argv[i + 1] : argv[i]!.slice('--backend='.length);
+  return url && /^postgres(ql)?:\/\//i.test(url) && !argv.includes('backend') ? url : undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const debug = wantsDebug(argv);
   try {
+    const url = namedBackend(argv);
+    if (url !== undefined) (await import('../store/postgres/bridge.js')).startEarly(url);
     await buildProgram().parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (err) {

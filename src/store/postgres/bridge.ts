@@ -80,8 +80,12 @@ class BridgedStore implements CaStore {
 
   call(msg: Call): unknown {
     if (this.broken) throw this.broken;
-    Atomics.store(this.flag, 0, 0);
-    this.port.postMessage(msg);
+    send(this.port, this.flag, msg);
+    return this.answer();
+  }
+
+  /** Waits for the answer to the call in flight. */
+  answer(): unknown {
     const deadline = Date.now() + REPLY_WAIT_MS;
     while (Atomics.load(this.flag, 0) === 0) {
       const left = deadline - Date.now();
@@ -193,19 +197,54 @@ class BridgedStore implements CaStore {
   }
 }
 
-/** Starts the thread, connects (migrating the schema on first use) and returns the store; failures are one TctlError. */
-export function openBridgedStore(url: string): CaStore {
+function send(port: MessagePort, flag: Int32Array, msg: Call): void {
+  Atomics.store(flag, 0, 0);
+  port.postMessage(msg);
+}
+
+interface Thread {
+  url: string;
+  worker: Worker;
+  port: MessagePort;
+  flag: Int32Array;
+}
+
+/** A thread with its "open" (connect, migrate) already asked for; the answer is waited for by openBridgedStore. */
+function startThread(url: string): Thread {
   const flag = new Int32Array(new SharedArrayBuffer(4));
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(new URL(import.meta.url), { workerData: { role: ROLE, url, flag: flag.buffer, port: port2 }, transferList: [port2] });
   // Neither may keep tctl running once the command is done.
   worker.unref();
   port1.unref();
-  const store = new BridgedStore(worker, port1, flag);
+  send(port1, flag, { op: 'open' });
+  return { url, worker, port: port1, flag };
+}
+
+let early: Thread | undefined;
+
+/**
+ * Starts the thread and its connection for a command that names this backend, before the
+ * command is even parsed: starting a thread and loading the driver is most of what PostgreSQL
+ * adds to a command, and the command's own start-up runs meanwhile.
+ */
+export function startEarly(url: string): void {
+  early ??= startThread(url);
+}
+
+/** Connects (migrating the schema on first use) and returns the store; failures are one TctlError. */
+export function openBridgedStore(url: string): CaStore {
+  let thread = early;
+  early = undefined;
+  if (thread?.url !== url) {
+    if (thread) void thread.worker.terminate();
+    thread = startThread(url);
+  }
+  const store = new BridgedStore(thread.worker, thread.port, thread.flag);
   try {
-    store.where = store.call({ op: 'open' }) as string;
+    store.where = store.answer() as string;
   } catch (err) {
-    void worker.terminate();
+    void thread.worker.terminate();
     throw err;
   }
   return store;

@@ -15,10 +15,11 @@ import type { IssuanceRecord } from '../store/issuance.js';
 import type { RevocationIndex } from '../store/revocations.js';
 import type { FileWriter } from '../store/writer-thread.js';
 
-/** Certificates signed on this thread alone are written and logged in chunks of this many. */
+/**
+ * Lines are checked, signed, logged and written in chunks of this many, on threads or not: the
+ * log is appended (and checkpointed) once a chunk, and memory stays flat. Threads keep two in flight.
+ */
 const CHUNK = 1000;
-/** Lines per chunk when threads share the work; two chunks a thread are kept in flight. */
-const THREAD_CHUNK = 250;
 /** Threads pay for their start (tens of ms each) from a few thousand lines. */
 export const THREADS_FROM = 2000;
 const MAX_THREADS = 15;
@@ -50,7 +51,6 @@ function inLineOrder<R>(
   threads: BatchThreads | undefined,
   run: { here(c: Chunk): R; there(c: Chunk): void; take(): R; done(c: Chunk, r: R): void; serials?: bigint },
 ): void {
-  const size = threads ? THREAD_CHUNK : CHUNK;
   const queue: Array<{ chunk: Chunk; result?: R }> = [];
   let away = 0;
   let made = 0;
@@ -79,7 +79,7 @@ function inLineOrder<R>(
     if (skip(n, line)) continue;
     chunk.lines.push(line);
     chunk.numbers.push(n);
-    if (chunk.lines.length === size) cut();
+    if (chunk.lines.length === CHUNK) cut();
   }
   if (chunk.lines.length > 0) cut();
   while (queue.length > 0) finishHead();

@@ -1,24 +1,22 @@
 // The certificate authority over a data dir: sign SSH certificates with serials and a log entry
 // each, advance rotations (SSH and TLS keys) by the clock or by the operator, and retire keys.
-import { randomBytes } from 'node:crypto';
 import { TctlError } from '../errors.js';
 import type { Phase } from '../rotation/phases.js';
 import { moveToPhase, recoveryPhases, repairStandby, rotateNow } from '../rotation/rotate.js';
-import { FOREVER, signCertificate } from '../ssh/certificate.js';
 import { toSshSigner } from '../keys/adapters.js';
 import type { SshCaSigner } from '../keys/adapters.js';
 import type { KeyObject } from 'node:crypto';
 import type { RevocationIndex } from '../store/revocations.js';
-import { fingerprint } from '../ssh/keys.js';
 import type { KeyType, SshSigner } from '../ssh/keys.js';
 import { audited, recordFailure } from '../store/audit.js';
 import type { IssuanceRecord } from '../store/issuance.js';
 import { loadState, scheduleDamageError, statePath } from '../store/state.js';
 import type { AuthorityOf, CaKeyRecord, CaType, KeyRecordBase, State, TlsAuthorityRecord, TlsKeyRecord } from '../store/state.js';
 import type { TlsCa, X509KeyType } from '../x509/types.js';
-import { certificateBody, checkRequest } from './request.js';
-import { checkNotRevoked, revocationIndex } from './revocation.js';
+import { checkRequest } from './request.js';
+import { revocationIndex } from './revocation.js';
 import type { CertificateRequest } from './request.js';
+import { noncePool, signRequest } from './sign-request.js';
 
 export { checkTrustedKeys, createCaKey, loadCaKey, signingKeyRecord, trustedKeyRecords } from './ca-keys.js';
 import { createCaKey, loadCaKey, signingKeyRecord, sshFingerprintOf } from './ca-keys.js';
@@ -73,7 +71,6 @@ export interface SigningSession {
   flush(): void;
 }
 
-const isoTime = (seconds: bigint): string => (seconds === FOREVER ? 'forever' : new Date(Number(seconds) * 1000).toISOString());
 
 /**
  * Runs fn with a signing session for up to count certificates. The serials are reserved up
@@ -122,32 +119,11 @@ export function withSigningSession<T>(
       first = firstSerial;
       let serial = firstSerial;
       let pending: IssuanceRecord[] = [];
-      // One randomBytes call per 1024 nonces: per-call overhead is a third of an ed25519 signature.
-      let pool = Buffer.alloc(0);
-      const nonce = () => {
-        if (pool.length < 32) pool = randomBytes(32 * 1024);
-        const n = pool.subarray(0, 32);
-        pool = pool.subarray(32);
-        return n;
-      };
+      const ctx = { clusterName: state.clusterName, now, revoked, nonce: noncePool() };
       const session: SigningSession = {
         sign(request) {
           if (serial >= firstSerial + BigInt(count)) throw new Error('signing session: more certificates than reserved serials');
-          const signer = signerFor(request.type);
-          checkNotRevoked(revoked, request, { serial, caFingerprint: signer.record.fingerprint });
-          const body = certificateBody(request, { clusterName: state.clusterName, serial: serial++, now, nonce: nonce() });
-          const certificate = signCertificate(body, signer.signer);
-          const record: IssuanceRecord = {
-            serial: body.serial.toString(),
-            keyId: body.keyId,
-            type: body.type,
-            principals: body.principals,
-            validAfter: isoTime(body.validAfter),
-            validBefore: isoTime(body.validBefore),
-            caFingerprint: signer.record.fingerprint,
-            publicKeyFingerprint: fingerprint(request.publicKey.blob),
-            issuedAt: now.toISOString(),
-          };
+          const { certificate, record } = signRequest(request, serial++, signerFor(request.type), ctx);
           pending.push(record);
           if (audit.length < 100) audit.push(record);
           return { request, certificate, record };

@@ -7,7 +7,6 @@
 // The main thread runs synchronously under the lock, so it takes answers with
 // receiveMessageOnPort and sleeps on shared memory (Atomics.wait), not in its event loop.
 // This module is also the threads' entry point.
-import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,8 +18,6 @@ import type { ErrorKind } from '../errors.js';
 import { certificateFileText } from '../formats/certificate-file.js';
 import { toSshSigner } from '../keys/adapters.js';
 import { inProcessSigner } from '../keys/signer.js';
-import { FOREVER, signCertificate } from '../ssh/certificate.js';
-import { fingerprint } from '../ssh/keys.js';
 import type { SshSigner } from '../ssh/keys.js';
 import type { IssuanceRecord } from '../store/issuance.js';
 import { RevocationIndex } from '../store/revocations.js';
@@ -29,8 +26,9 @@ import type { CaKeyRecord, CaType } from '../store/state.js';
 import type { SigningHandOff } from './authority.js';
 import { parseBatchLine } from './batch.js';
 import type { Compat } from './extensions.js';
-import { certificateBody } from './request.js';
+import { noncePool, signRequest } from './sign-request.js';
 import { checkNotRevoked } from './revocation.js';
+import type { SigningContext } from './sign-request.js';
 
 const ROLE = 'tctl-batch-thread';
 // Int32 slots of each thread's control block. EVENTS changes whenever another slot changes or an
@@ -64,12 +62,8 @@ export interface LineRules {
 }
 
 /** What a chunk is signed with: the session's hand-off, keys made signers. */
-export interface SigningContext {
-  clusterName: string;
-  now: Date;
-  revoked: RevocationIndex;
+export interface ThreadSigningContext extends SigningContext {
   signers: Map<CaType, { record: CaKeyRecord; signer: SshSigner }>;
-  nonce: () => Buffer;
 }
 
 /** Pass 1 over a chunk: what `auth sign --batch` checks of each line on its own. */
@@ -88,29 +82,19 @@ export function checkChunk(lines: string[], rules: LineRules, revoked: Revocatio
   });
 }
 
-export function signingContext(handOff: Pick<SigningHandOff, 'clusterName' | 'now' | 'keys'>, revoked: RevocationIndex): SigningContext {
+export function signingContext(handOff: Pick<SigningHandOff, 'clusterName' | 'now' | 'keys'>, revoked: RevocationIndex): ThreadSigningContext {
   const signers = new Map<CaType, { record: CaKeyRecord; signer: SshSigner }>();
   for (const [type, key] of Object.entries(handOff.keys) as Array<[CaType, { record: CaKeyRecord; privateKey: KeyObject }]>) {
     signers.set(type, { record: key.record, signer: toSshSigner(inProcessSigner(key.privateKey)) });
   }
-  // One randomBytes call per 1024 nonces, as the session does.
-  let pool = Buffer.alloc(0);
-  const nonce = () => {
-    if (pool.length < 32) pool = randomBytes(32 * 1024);
-    const n = pool.subarray(0, 32);
-    pool = pool.subarray(32);
-    return n;
-  };
-  return { clusterName: handOff.clusterName, now: handOff.now, revoked, signers, nonce };
+  return { clusterName: handOff.clusterName, now: handOff.now, revoked, signers, nonce: noncePool() };
 }
-
-const isoTime = (seconds: bigint): string => (seconds === FOREVER ? 'forever' : new Date(Number(seconds) * 1000).toISOString());
 
 /**
  * Pass 2 over a chunk, exactly as SigningSession.sign does it (authority.ts): the same checks,
  * body and record, so a certificate and its log line do not depend on which thread made them.
  */
-export function signChunk(lines: string[], firstSerial: bigint, rules: LineRules, ctx: SigningContext, progress: () => void = () => {}): SignedChunk {
+export function signChunk(lines: string[], firstSerial: bigint, rules: LineRules, ctx: ThreadSigningContext, progress: () => void = () => {}): SignedChunk {
   const records: IssuanceRecord[] = [];
   const files: Array<[string, string]> = [];
   let serial = firstSerial;
@@ -120,20 +104,8 @@ export function signChunk(lines: string[], firstSerial: bigint, rules: LineRules
     const { request, out } = parseBatchLine(line, rules.compat, rules.checkedAt, false);
     const signer = ctx.signers.get(request.type);
     if (signer === undefined) throw new Error(`no ${request.type} CA key was handed over`);
-    checkNotRevoked(ctx.revoked, request, { serial, caFingerprint: signer.record.fingerprint });
-    const body = certificateBody(request, { clusterName: ctx.clusterName, serial: serial++, now: ctx.now, nonce: ctx.nonce() });
-    const certificate = signCertificate(body, signer.signer);
-    records.push({
-      serial: body.serial.toString(),
-      keyId: body.keyId,
-      type: body.type,
-      principals: body.principals,
-      validAfter: isoTime(body.validAfter),
-      validBefore: isoTime(body.validBefore),
-      caFingerprint: signer.record.fingerprint,
-      publicKeyFingerprint: fingerprint(request.publicKey.blob),
-      issuedAt: ctx.now.toISOString(),
-    });
+    const { certificate, record } = signRequest(request, serial++, signer, ctx);
+    records.push(record);
     files.push([path.join(rules.outDir, `${out}-cert.pub`), certificateFileText(request.publicKey, certificate, request.keyId)]);
     progress();
   }
@@ -282,7 +254,7 @@ function serve(start: Start): void {
   const { ctrl, port, rules } = start;
   process.on('exit', () => signal(ctrl, EXITED));
   const checkIndex = new RevocationIndex(start.revocations);
-  let ctx: SigningContext | undefined;
+  let ctx: ThreadSigningContext | undefined;
   const progress = () => {
     Atomics.add(ctrl, DONE, 1);
   };

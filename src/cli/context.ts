@@ -36,13 +36,13 @@ export function defaultDataDir(): string {
   return path.join(base, 'tctl');
 }
 
-/** Teleport's own tctl talks to an auth server; ours keeps the CA in a local data dir. */
+/** Teleport's own tctl talks to an auth server; ours keeps the CA in a data dir or PostgreSQL. */
 export function refuseRemoteFlags(g: GlobalOptions): void {
   const flag = g.authServer !== undefined ? '--auth-server' : g.identity !== undefined ? '--identity' : undefined;
   if (flag) {
     throw new UsageError(
-      `${flag} is not supported: this tctl keeps its certificate authority in a local data dir, not on an auth server`,
-      'drop the flag and point --data-dir (or TCTL_DATA_DIR) at the CA data dir',
+      `${flag} is not supported: this tctl keeps its certificate authority in a data dir or PostgreSQL, not on an auth server`,
+      'drop the flag and point --data-dir (or TCTL_DATA_DIR) at the CA data dir, or --backend (TCTL_BACKEND) at its database',
     );
   }
 }

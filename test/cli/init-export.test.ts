@@ -150,7 +150,7 @@ test('Teleport-only remote flags are refused, not ignored', () => {
   for (const flag of [['--auth-server=proxy.example.com:3025'], ['-i', 'identity.pem']]) {
     const r = run([...flag, 'auth', 'export']);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /not supported: this tctl keeps its certificate authority in a local data dir/);
+    assert.match(r.stderr, /not supported: this tctl keeps its certificate authority in a data dir or PostgreSQL, not on an auth server/);
     assert.equal(r.stdout, '');
   }
 });

@@ -465,6 +465,8 @@ function wantsDebug(argv: string[]): boolean {
 function namedBackend(argv: string[]): string | undefined {
   if (argv.some((a) => a === '-h' || a === '--help' || a === '-v' || a === '--version' || a === 'help' || a === 'version')) return undefined;
   const i = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
+  // A --data-dir flag beats TCTL_BACKEND.
+  if (i < 0 && argv.some((a) => a === '--data-dir' || a.startsWith('--data-dir='))) return undefined;
   const url = i < 0 ? process.env.TCTL_BACKEND : argv[i] === '--backend' ? argv[i + 1] : argv[i]!.slice('--backend='.length);
   return url && /^postgres(ql)?:\/\//i.test(url) && !argv.includes('backend') ? url : undefined;
 }

@@ -57,7 +57,7 @@ interface WireError {
   kind?: ErrorKind;
 }
 
-type Reply = { value: unknown } | { error: WireError };
+type Reply = { call: number } & ({ value: unknown } | { error: WireError });
 
 /** Buffers cross the port as plain Uint8Arrays; turn them back (pg and the audit code want Buffers). */
 function buffers(v: unknown): unknown {
@@ -66,46 +66,78 @@ function buffers(v: unknown): unknown {
   return v;
 }
 
+/**
+ * The main thread's end of the thread: each call carries a number its answer repeats, and the
+ * thread counts its answers in shared memory, so a stray message (an error with no call waiting)
+ * can never be taken for the answer to the next call.
+ */
+class Channel {
+  private calls = 0;
+
+  constructor(
+    readonly url: string,
+    readonly worker: Worker,
+    private readonly port: MessagePort,
+    private readonly answers: Int32Array,
+  ) {}
+
+  /** Sends a call; returns what answer() needs to wait for its answer. */
+  send(msg: Call): { id: number; seen: number } {
+    const ticket = { id: ++this.calls, seen: Atomics.load(this.answers, 0) };
+    this.port.postMessage({ ...msg, call: ticket.id });
+    return ticket;
+  }
+
+  /** Waits for the answer to a call; a TctlError when none comes in time. */
+  answer(ticket: { id: number; seen: number }, where: string): unknown {
+    const deadline = Date.now() + REPLY_WAIT_MS;
+    let seen = ticket.seen;
+    for (;;) {
+      for (let got = receiveMessageOnPort(this.port); got; got = receiveMessageOnPort(this.port)) {
+        const reply = got.message as Reply;
+        if (reply.call !== ticket.id) continue;
+        if ('error' in reply) {
+          const e = reply.error;
+          throw e.tctl ? new TctlError(e.message, { hint: e.hint, kind: e.kind }) : new Error(e.message);
+        }
+        return buffers(reply.value);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new TctlError(`PostgreSQL ${where || 'backend'} did not answer within ${REPLY_WAIT_MS / 1000} s`, {
+          hint: 'the server rolls back what this command had not committed once its connection ends; check the server and the network, then run it again',
+        });
+      }
+      Atomics.wait(this.answers, 0, seen, Math.min(left, 1000));
+      seen = Atomics.load(this.answers, 0);
+    }
+  }
+}
+
 class BridgedStore implements CaStore {
   readonly kind = 'postgresql' as const;
   where = '';
   private locked = false;
   private broken: Error | undefined;
 
-  constructor(
-    private readonly worker: Worker,
-    private readonly port: MessagePort,
-    private readonly flag: Int32Array,
-  ) {}
+  constructor(private readonly channel: Channel) {}
 
   call(msg: Call): unknown {
     if (this.broken) throw this.broken;
-    send(this.port, this.flag, msg);
-    return this.answer();
+    return this.answer(this.channel.send(msg));
   }
 
-  /** Waits for the answer to the call in flight. */
-  answer(): unknown {
-    const deadline = Date.now() + REPLY_WAIT_MS;
-    while (Atomics.load(this.flag, 0) === 0) {
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        this.broken = new TctlError(`PostgreSQL ${this.where || 'backend'} did not answer within ${REPLY_WAIT_MS / 1000} s`, {
-          hint: 'nothing this command wrote is kept unless it said so; check the server and the network, then run it again',
-        });
-        void this.worker.terminate();
-        throw this.broken;
+  /** Waits for the answer to a call sent; a call that gets none leaves the store unusable. */
+  answer(ticket: { id: number; seen: number }): unknown {
+    try {
+      return this.channel.answer(ticket, this.where);
+    } catch (err) {
+      if (err instanceof TctlError && err.message.includes('did not answer')) {
+        this.broken = err;
+        void this.channel.worker.terminate();
       }
-      Atomics.wait(this.flag, 0, 0, Math.min(left, 1000));
+      throw err;
     }
-    const got = receiveMessageOnPort(this.port);
-    if (!got) throw new Error('PostgreSQL bridge: an answer was signalled but none arrived');
-    const reply = got.message as Reply;
-    if ('error' in reply) {
-      const e = reply.error;
-      throw e.tctl ? new TctlError(e.message, { hint: e.hint, kind: e.kind }) : new Error(e.message);
-    }
-    return buffers(reply.value);
   }
 
   describe(): string {
@@ -193,32 +225,25 @@ class BridgedStore implements CaStore {
       }
       this.broken = new Error('PostgreSQL backend used after close');
     }
-    void this.worker.terminate();
+    void this.channel.worker.terminate();
   }
 }
 
-function send(port: MessagePort, flag: Int32Array, msg: Call): void {
-  Atomics.store(flag, 0, 0);
-  port.postMessage(msg);
-}
-
 interface Thread {
-  url: string;
-  worker: Worker;
-  port: MessagePort;
-  flag: Int32Array;
+  channel: Channel;
+  /** the "open" call (connect, migrate), sent as the thread starts */
+  opening: { id: number; seen: number };
 }
 
-/** A thread with its "open" (connect, migrate) already asked for; the answer is waited for by openBridgedStore. */
 function startThread(url: string): Thread {
-  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const answers = new Int32Array(new SharedArrayBuffer(4));
   const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(new URL(import.meta.url), { workerData: { role: ROLE, url, flag: flag.buffer, port: port2 }, transferList: [port2] });
+  const worker = new Worker(new URL(import.meta.url), { workerData: { role: ROLE, url, answers: answers.buffer, port: port2 }, transferList: [port2] });
   // Neither may keep tctl running once the command is done.
   worker.unref();
   port1.unref();
-  send(port1, flag, { op: 'open' });
-  return { url, worker, port: port1, flag };
+  const channel = new Channel(url, worker, port1, answers);
+  return { channel, opening: channel.send({ op: 'open' }) };
 }
 
 let early: Thread | undefined;
@@ -236,15 +261,15 @@ export function startEarly(url: string): void {
 export function openBridgedStore(url: string): CaStore {
   let thread = early;
   early = undefined;
-  if (thread?.url !== url) {
-    if (thread) void thread.worker.terminate();
+  if (thread?.channel.url !== url) {
+    if (thread) void thread.channel.worker.terminate();
     thread = startThread(url);
   }
-  const store = new BridgedStore(thread.worker, thread.port, thread.flag);
+  const store = new BridgedStore(thread.channel);
   try {
-    store.where = store.answer() as string;
+    store.where = store.answer(thread.opening) as string;
   } catch (err) {
-    void thread.worker.terminate();
+    void thread.channel.worker.terminate();
     throw err;
   }
   return store;
@@ -266,18 +291,20 @@ function call(target: object, method: string, args: unknown[]): Promise<unknown>
 /** The rejection a parked transaction ends with when the core threw: PostgresStore rolls back on it. */
 class RollBack extends Error {}
 
-function serve(data: { url: string; flag: SharedArrayBuffer; port: MessagePort }): void {
-  const flag = new Int32Array(data.flag);
+function serve(data: { url: string; answers: SharedArrayBuffer; port: MessagePort }): void {
+  const answers = new Int32Array(data.answers);
   const port = data.port;
   let store: PostgresStore | undefined;
   let tx: { tx: StoreTx; end: (commit: boolean) => void; done: Promise<void> } | undefined;
   const iterators = new Map<number, AsyncIterator<unknown>>();
   let nextId = 1;
 
+  /** The call being handled; the main thread sends the next one only after this one's answer. */
+  let current: number | undefined;
   const reply = (r: Reply) => {
     port.postMessage(r);
-    Atomics.store(flag, 0, 1);
-    Atomics.notify(flag, 0);
+    Atomics.add(answers, 0, 1);
+    Atomics.notify(answers, 0);
   };
   const open = (): PostgresStore => {
     if (!store) throw new Error('PostgreSQL bridge: not connected');
@@ -364,14 +391,26 @@ function serve(data: { url: string; flag: SharedArrayBuffer; port: MessagePort }
   }
 
   // Anything that escapes a handler still answers the waiting main thread, never leaves it hanging.
-  process.on('uncaughtException', (err) => reply({ error: wireError(err) }));
-  process.on('unhandledRejection', (err) => reply({ error: wireError(err) }));
-  port.on('message', (msg: Call) => {
+  const escaped = (err: unknown) => {
+    if (current === undefined) return;
+    const call = current;
+    current = undefined;
+    reply({ call, error: wireError(err) });
+  };
+  process.on('uncaughtException', escaped);
+  process.on('unhandledRejection', escaped);
+  port.on('message', (msg: Call & { call: number }) => {
+    current = msg.call;
+    const answer = (r: Reply) => {
+      if (current !== msg.call) return;
+      current = undefined;
+      reply(r);
+    };
     handle(msg).then(
-      (value) => reply({ value }),
-      (err: unknown) => reply({ error: wireError(err) }),
+      (value) => answer({ call: msg.call, value }),
+      (err: unknown) => answer({ call: msg.call, error: wireError(err) }),
     );
   });
 }
 
-if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) serve(workerData as { url: string; flag: SharedArrayBuffer; port: MessagePort });
+if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) serve(workerData as { url: string; answers: SharedArrayBuffer; port: MessagePort });

@@ -1,4 +1,4 @@
-// The certificate authority over a data dir: sign SSH certificates with serials and a log entry
+// The certificate authority over its store (a data dir or PostgreSQL): sign SSH certificates with serials and a log entry
 // each, advance rotations (SSH and TLS keys) by the clock or by the operator, and retire keys.
 import { TctlError } from '../errors.js';
 import type { Phase } from '../rotation/phases.js';
@@ -267,7 +267,7 @@ export function rotateAuthority(store: CaStore, caType: RotatingCa, action: Rota
   }));
 }
 
-/** What every TLS command says on a data dir initialised before TLS support. */
+/** What every TLS command says on a CA initialised before TLS support. */
 export function noTlsAuthorities(): TctlError {
   return new TctlError('this cluster has no TLS certificate authorities (initialised before TLS support)', {
     hint: 'run "tctl auth init" once to add them; SSH keys and certificates are not changed',

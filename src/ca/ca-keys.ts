@@ -1,4 +1,4 @@
-// The CA keys of a data dir as records and files: creating an SSH CA key, loading one to sign, and
+// The CA keys of a store as records and key files: creating an SSH CA key, loading one to sign, and
 // which keys the rotation phase has sign and trust (for SSH and TLS records alike).
 import type { KeyObject } from 'node:crypto';
 import * as path from 'node:path';
@@ -42,7 +42,7 @@ export function loadCaKey(store: CaStore, record: CaKeyRecord): CaSigner {
 
 /**
  * Checks that every trusted CA key of these types still has a readable private key that matches
- * its record, so nothing is exported from a data dir that could no longer sign.
+ * its record, so nothing is exported from a CA that could no longer sign.
  */
 export function checkTrustedKeys(store: CaStore, state: State, types: readonly CaType[] = CA_TYPES): void {
   for (const t of types) for (const record of trustedKeyRecords(state.authorities[t])) checkCaKey(store, record, sshFingerprintOf, statePath(store));

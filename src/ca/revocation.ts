@@ -30,7 +30,7 @@ export type RevokeTarget =
   | { by: 'cert'; cert: Certificate; file: string }
   | { by: 'public-key'; key: SshPublicKey };
 
-/** Every CA key this data dir has ever had, of both types: current, incoming and retired. */
+/** Every CA key this CA has ever had, of both types: current, incoming and retired. */
 export function allCaKeys(state: State): Array<RetiredKeyRecord & { caType: CaType; status: 'current' | 'next' | 'retired' }> {
   return CA_TYPES.flatMap((caType) => {
     const a = state.authorities[caType];
@@ -245,12 +245,12 @@ export function checkNotRevoked(index: RevocationIndex, cert: PlannedCertificate
   const bySerial = issued && index.serialRevocation(issued.serial.toString(), issued.caFingerprint);
   if (bySerial) {
     throw new TctlError(`serial ${issued!.serial} of CA ${issued!.caFingerprint} is already revoked (${revokedWhen(bySerial)}): the serial counter is behind the revocation list`, {
-      hint: 'the data dir was probably restored from an old backup; restore the newest one',
+      hint: 'the CA was probably restored from an old backup; restore the newest one',
     });
   }
 }
 
-/** The revocations of a data dir, read once for a whole signing. */
+/** The revocations of the CA, read once for a whole signing. */
 export function revocationIndex(store: CaStore): RevocationIndex {
   return new RevocationIndex(store.readRevocations());
 }

@@ -147,7 +147,7 @@ function advanceAll(state: State, now: Date): { state: State; steps: TypedStep[]
 
 /**
  * The state as the clock says it is now. Read-only commands call this; a due auto-rotation
- * step is persisted (and audited) when the data dir is writable, and is computed the same way
+ * step is persisted (and audited) when the store is writable, and is computed the same way
  * when it is not.
  */
 export function loadCurrentState(store: CaStore, clock: Clock = systemClock, opts: LoadOptions = {}): State {

@@ -1,4 +1,4 @@
-// Issuing one X.509 certificate from a TLS CA of the data dir, with the same guarantees as the
+// Issuing one X.509 certificate from a TLS CA of the store, with the same guarantees as the
 // SSH signing session: under the lock, the CA key checked before anything is issued, the
 // issuance log appended before the files are handed out, and one audit entry either way.
 import { createHash, type KeyObject } from 'node:crypto';

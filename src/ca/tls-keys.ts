@@ -1,4 +1,4 @@
-// The TLS CA keys of a data dir: creating one (key file, then its CA certificate), loading one to
+// The TLS CA keys of a store: creating one (key file, then its CA certificate), loading one to
 // sign, and the CA certificates a rotation phase trusts. Loaded only by TLS paths (it pulls in
 // src/x509); the SSH side passes makeTlsKey into authority.ts where a rotation needs it.
 import { createHash } from 'node:crypto';

@@ -2,7 +2,7 @@
 // PostgresStore (pg-store.ts) runs on a thread of its own and the main thread waits for each
 // answer on shared memory (Atomics.wait), then takes it off the message port synchronously
 // (receiveMessageOnPort). One call is in flight at a time, so the thread handles them in order.
-// This module is also the thread's entry point.
+// This module is also the thread's entry point (the thread's side is bridge-thread.ts).
 //
 // A lock is one transaction on the thread: "begin" enters PostgresStore.withLock and parks it,
 // the core's writes run inside it, "end" commits (or rolls back when the core threw). When this
@@ -11,60 +11,14 @@
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { TctlError } from '../../errors.js';
-import type { ErrorKind } from '../../errors.js';
 import type { AuditEvent, AuditLineBytes } from '../audit.js';
-import type { StoreTx } from '../backend.js';
 import type { CaStore } from '../ca-store.js';
 import type { IssuanceLine } from '../issuance.js';
 import { scannedFromRecords } from '../revocation-scan.js';
 import type { RevocationRecord } from '../revocations.js';
-import type { PostgresStore } from './pg-store.js';
-
-const ROLE = 'tctl-postgres-bridge';
-/** Longer than anything the thread waits for itself (the 30 s lock wait, the connect timeout, a large insert). */
-const REPLY_WAIT_MS = 120_000;
-const PAGE = 1000;
-
-type ReadMethod = 'isInitialised' | 'readState' | 'readRevocations' | 'getKey' | 'listKeys' | 'lastSerial';
-type TxMethod =
-  | 'saveState'
-  | 'putKey'
-  | 'removeKey'
-  | 'reserveSerials'
-  | 'appendIssuance'
-  | 'addRevocations'
-  | 'appendAudit'
-  | 'checkpoint'
-  | 'auditFailure'
-  | 'restoreSerialCounter'
-  | 'restoreAuditLines';
-
-type Call =
-  | { op: 'open' }
-  | { op: 'read'; method: ReadMethod; args: unknown[] }
-  | { op: 'begin' }
-  | { op: 'tx'; method: TxMethod; args: unknown[] }
-  | { op: 'end'; commit: boolean }
-  | { op: 'iter-open'; what: 'issuance' | 'audit' }
-  | { op: 'iter-next'; id: number }
-  | { op: 'iter-close'; id: number }
-  | { op: 'close' };
-
-interface WireError {
-  message: string;
-  tctl: boolean;
-  hint?: string;
-  kind?: ErrorKind;
-}
-
-type Reply = { call: number } & ({ value: unknown } | { error: WireError });
-
-/** Buffers cross the port as plain Uint8Arrays; turn them back (pg and the audit code want Buffers). */
-function buffers(v: unknown): unknown {
-  if (v instanceof Uint8Array && !Buffer.isBuffer(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  if (Array.isArray(v)) return v.map(buffers);
-  return v;
-}
+import { REPLY_WAIT_MS, ROLE, buffers } from './bridge-protocol.js';
+import type { Call, ReadMethod, Reply, TxMethod } from './bridge-protocol.js';
+import { serve } from './bridge-thread.js';
 
 /**
  * The main thread's end of the thread: each call carries a number its answer repeats, and the
@@ -273,144 +227,6 @@ export function openBridgedStore(url: string): CaStore {
     throw err;
   }
   return store;
-}
-
-// ---- the thread ----
-
-function wireError(err: unknown): WireError {
-  if (err instanceof TctlError) return { message: err.message, tctl: true, hint: err.hint, kind: err.kind };
-  return { message: err instanceof Error ? err.message : String(err), tctl: false };
-}
-
-/** Calls a store method by name, as a method of its object, with the Buffers the port turned into Uint8Arrays restored. */
-function call(target: object, method: string, args: unknown[]): Promise<unknown> {
-  const fn = (target as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!;
-  return fn.apply(target, args.map(buffers));
-}
-
-/** The rejection a parked transaction ends with when the core threw: PostgresStore rolls back on it. */
-class RollBack extends Error {}
-
-function serve(data: { url: string; answers: SharedArrayBuffer; port: MessagePort }): void {
-  const answers = new Int32Array(data.answers);
-  const port = data.port;
-  let store: PostgresStore | undefined;
-  let tx: { tx: StoreTx; end: (commit: boolean) => void; done: Promise<void> } | undefined;
-  const iterators = new Map<number, AsyncIterator<unknown>>();
-  let nextId = 1;
-
-  /** The call being handled; the main thread sends the next one only after this one's answer. */
-  let current: number | undefined;
-  const reply = (r: Reply) => {
-    port.postMessage(r);
-    Atomics.add(answers, 0, 1);
-    Atomics.notify(answers, 0);
-  };
-  const open = (): PostgresStore => {
-    if (!store) throw new Error('PostgreSQL bridge: not connected');
-    return store;
-  };
-
-  async function handle(msg: Call): Promise<unknown> {
-    switch (msg.op) {
-      case 'open': {
-        const { openPostgresStore } = await import('./pg-store.js');
-        store = await openPostgresStore(data.url);
-        return store.where;
-      }
-      case 'read':
-        return call(open(), msg.method, msg.args);
-      case 'begin': {
-        if (tx) throw new Error('PostgreSQL bridge: a transaction is already open');
-        let entered!: () => void;
-        const inside = new Promise<void>((r) => (entered = r));
-        let end!: (commit: boolean) => void;
-        let parked: StoreTx | undefined;
-        const done = open().withLock(
-          (t) =>
-            new Promise<void>((resolve, reject) => {
-              parked = t;
-              end = (commit) => (commit ? resolve() : reject(new RollBack()));
-              entered();
-            }),
-        );
-        done.catch(() => undefined);
-        // Either the lock is ours and the transaction open, or withLock failed before that.
-        await Promise.race([inside, done]);
-        tx = { tx: parked!, end, done };
-        return undefined;
-      }
-      case 'tx': {
-        if (!tx) throw new Error('PostgreSQL bridge: no transaction is open');
-        return call(tx.tx, msg.method, msg.args);
-      }
-      case 'end': {
-        const t = tx;
-        tx = undefined;
-        if (!t) throw new Error('PostgreSQL bridge: no transaction is open');
-        t.end(msg.commit);
-        try {
-          await t.done;
-        } catch (err) {
-          // A rollback asked for ends in RollBack, or in a lost connection, which rolls back too.
-          if (msg.commit) throw err;
-        }
-        return undefined;
-      }
-      case 'iter-open': {
-        const s = open();
-        const it = (msg.what === 'issuance' ? s.streamIssuance() : s.readAuditLines())[Symbol.asyncIterator]();
-        iterators.set(nextId, it);
-        return nextId++;
-      }
-      case 'iter-next': {
-        const it = iterators.get(msg.id);
-        if (!it) throw new Error('PostgreSQL bridge: no such reader');
-        const items: unknown[] = [];
-        while (items.length < PAGE) {
-          const r = await it.next();
-          if (r.done) {
-            iterators.delete(msg.id);
-            return { items, done: true };
-          }
-          items.push(r.value);
-        }
-        return { items, done: false };
-      }
-      case 'iter-close': {
-        const it = iterators.get(msg.id);
-        iterators.delete(msg.id);
-        await it?.return?.();
-        return undefined;
-      }
-      case 'close':
-        await store?.close();
-        store = undefined;
-        return undefined;
-    }
-  }
-
-  // Anything that escapes a handler still answers the waiting main thread, never leaves it hanging.
-  const escaped = (err: unknown) => {
-    if (current === undefined) return;
-    const call = current;
-    current = undefined;
-    reply({ call, error: wireError(err) });
-  };
-  process.on('uncaughtException', escaped);
-  process.on('unhandledRejection', escaped);
-  port.on('message', (msg: Call & { call: number }) => {
-    current = msg.call;
-    const answer = (r: Reply) => {
-      if (current !== msg.call) return;
-      current = undefined;
-      reply(r);
-    };
-    handle(msg).then(
-      (value) => answer({ call: msg.call, value }),
-      (err: unknown) => answer({ call: msg.call, error: wireError(err) }),
-    );
-  });
 }
 
 if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) serve(workerData as { url: string; answers: SharedArrayBuffer; port: MessagePort });

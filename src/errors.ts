@@ -20,6 +20,26 @@ export class UsageError extends TctlError {
   }
 }
 
+/**
+ * An error as it crosses to another thread: a structured clone keeps only plain data, so a
+ * TctlError travels as its message, hint and kind (kind is there for a TctlError only).
+ */
+export interface ErrorOnWire {
+  message: string;
+  hint?: string;
+  kind?: ErrorKind;
+}
+
+export function errorToWire(err: unknown): ErrorOnWire {
+  if (err instanceof TctlError) return { message: err.message, hint: err.hint, kind: err.kind };
+  return { message: err instanceof Error ? err.message : String(err) };
+}
+
+/** The error again on this side: a TctlError as it was, anything else as `other` makes it. */
+export function errorFromWire(e: ErrorOnWire, other: (message: string) => Error): Error {
+  return e.kind !== undefined ? new TctlError(e.message, { hint: e.hint, kind: e.kind }) : other(e.message);
+}
+
 /** Names the allowed values of a closed set, e.g. `"user", "host"`. */
 export function allowedValues(values: readonly string[]): string {
   return values.map((v) => `"${v}"`).join(', ');

@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { TctlError } from '../errors.js';
-import type { ErrorKind } from '../errors.js';
+import { errorFromWire, errorToWire } from '../errors.js';
+import type { ErrorOnWire } from '../errors.js';
 import { certificateFileText } from '../formats/certificate-file.js';
 import { toSshSigner } from '../keys/adapters.js';
 import { inProcessSigner } from '../keys/signer.js';
@@ -121,7 +122,7 @@ interface Setup {
 }
 
 type Job = { setup: Setup } | { check: string[] } | { sign: string[]; firstSerial: bigint };
-type Answer = { checked: CheckedLine[] } | { signed: SignedChunk } | { error: { message: string; hint?: string; kind?: ErrorKind } };
+type Answer = { checked: CheckedLine[] } | { signed: SignedChunk } | { error: ErrorOnWire };
 
 interface Start {
   role: string;
@@ -224,9 +225,8 @@ export function startBatchThreads(count: number, rules: LineRules, revoked: Revo
           const answer = got.message;
           if ('checked' in answer) return answer.checked;
           if ('signed' in answer) return answer.signed;
-          const e = answer.error;
           // A refusal sign() would make here too (a key revoked since pass 1) reads the same.
-          throw e.kind !== undefined ? new TctlError(e.message, { hint: e.hint, kind: e.kind }) : new BatchThreadError(e.message);
+          throw errorFromWire(answer.error, (message) => new BatchThreadError(message));
         }
         if (Atomics.load(m.ctrl, EXITED) !== 0) throw new BatchThreadError('it stopped');
         if (Atomics.load(m.ctrl, STARTED) === 0 && Date.now() - startedAt > START_TIMEOUT_MS) throw new BatchThreadError('it did not start');
@@ -269,7 +269,7 @@ function serve(start: Start): void {
       else if (ctx === undefined) throw new Error('a chunk to sign came before the keys');
       else answer = { signed: signChunk(job.sign, job.firstSerial, rules, ctx, progress) };
     } catch (err) {
-      answer = { error: err instanceof TctlError ? { message: err.message, hint: err.hint, kind: err.kind } : { message: (err as Error)?.message ?? String(err) } };
+      answer = { error: errorToWire(err) };
     }
     port.postMessage(answer);
     Atomics.add(ctrl, EVENTS, 1);

@@ -87,10 +87,13 @@ export async function readConfig(file: string): Promise<TeleportConfig> {
 }
 
 let opened: { key: string; store: CaStore } | undefined;
+/** The config a command read: the key access and the command itself both ask for it. */
+let readOnce: { file: string; config: Promise<TeleportConfig> } | undefined;
 
 export async function resolveContext(g: GlobalOptions): Promise<{ store: CaStore; location: StoreLocation; config: TeleportConfig }> {
   refuseRemoteFlags(g);
-  const config = g.config !== undefined ? await readConfig(g.config) : {};
+  if (g.config !== undefined && readOnce?.file !== g.config) readOnce = { file: g.config, config: readConfig(g.config) };
+  const config = g.config !== undefined ? await readOnce!.config : {};
   const location = selectStore({
     flags: { backend: g.backend, dataDir: g.dataDir },
     env: { TCTL_BACKEND: process.env.TCTL_BACKEND, TCTL_DATA_DIR: process.env.TCTL_DATA_DIR },

@@ -1,6 +1,6 @@
 // What the main thread and the PostgreSQL thread of the bridge (bridge.ts, bridge-thread.ts) say
 // to each other: one call at a time, each answer naming the call it answers.
-import type { ErrorKind } from '../../errors.js';
+import type { ErrorOnWire } from '../../errors.js';
 
 export const ROLE = 'tctl-postgres-bridge';
 /** Longer than anything the thread waits for itself (the 30 s lock wait, the connect timeout, a large insert). */
@@ -32,14 +32,7 @@ export type Call =
   | { op: 'iter-close'; id: number }
   | { op: 'close' };
 
-export interface WireError {
-  message: string;
-  tctl: boolean;
-  hint?: string;
-  kind?: ErrorKind;
-}
-
-export type Reply = { call: number } & ({ value: unknown } | { error: WireError });
+export type Reply = { call: number } & ({ value: unknown } | { error: ErrorOnWire });
 
 /** Buffers cross the port as plain Uint8Arrays; turn them back (pg and the audit code want Buffers). */
 export function buffers(v: unknown): unknown {

@@ -2,16 +2,11 @@
 // calls, one at a time, each answered on the port and counted in shared memory. A lock is one
 // transaction parked here between "begin" and "end".
 import type { MessagePort } from 'node:worker_threads';
-import { TctlError } from '../../errors.js';
+import { errorToWire } from '../../errors.js';
 import type { StoreTx } from '../backend.js';
 import { PAGE, buffers } from './bridge-protocol.js';
-import type { Call, Reply, WireError } from './bridge-protocol.js';
+import type { Call, Reply } from './bridge-protocol.js';
 import type { PostgresStore } from './pg-store.js';
-
-function wireError(err: unknown): WireError {
-  if (err instanceof TctlError) return { message: err.message, tctl: true, hint: err.hint, kind: err.kind };
-  return { message: err instanceof Error ? err.message : String(err), tctl: false };
-}
 
 /** Calls a store method by name, as a method of its object, with the Buffers the port turned into Uint8Arrays restored. */
 function call(target: object, method: string, args: unknown[]): Promise<unknown> {
@@ -126,7 +121,7 @@ export function serve(data: { url: string; answers: SharedArrayBuffer; port: Mes
     if (current === undefined) return;
     const call = current;
     current = undefined;
-    reply({ call, error: wireError(err) });
+    reply({ call, error: errorToWire(err) });
   };
   process.on('uncaughtException', escaped);
   process.on('unhandledRejection', escaped);
@@ -139,7 +134,7 @@ export function serve(data: { url: string; answers: SharedArrayBuffer; port: Mes
     };
     handle(msg).then(
       (value) => answer({ call: msg.call, value }),
-      (err: unknown) => answer({ call: msg.call, error: wireError(err) }),
+      (err: unknown) => answer({ call: msg.call, error: errorToWire(err) }),
     );
   });
 }

@@ -10,7 +10,7 @@
 // the transaction back and frees the advisory lock.
 import { MessageChannel, Worker, isMainThread, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { TctlError } from '../../errors.js';
+import { TctlError, errorFromWire } from '../../errors.js';
 import type { AuditEvent, AuditLineBytes } from '../audit.js';
 import type { CaStore } from '../ca-store.js';
 import type { IssuanceLine } from '../issuance.js';
@@ -50,10 +50,7 @@ class Channel {
       for (let got = receiveMessageOnPort(this.port); got; got = receiveMessageOnPort(this.port)) {
         const reply = got.message as Reply;
         if (reply.call !== ticket.id) continue;
-        if ('error' in reply) {
-          const e = reply.error;
-          throw e.tctl ? new TctlError(e.message, { hint: e.hint, kind: e.kind }) : new Error(e.message);
-        }
+        if ('error' in reply) throw errorFromWire(reply.error, (message) => new Error(message));
         return buffers(reply.value);
       }
       const left = deadline - Date.now();

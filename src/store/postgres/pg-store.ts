@@ -229,6 +229,7 @@ export class PostgresStore implements Store {
       }
     };
     const where = this.where;
+    const initialised = () => this.isInitialised();
     const lastAudit = async () => {
       const r = await q('SELECT n, line FROM tctl_audit ORDER BY n DESC LIMIT 1');
       return r.rows.length === 0 ? { n: 0n, line: undefined } : { n: BigInt(r.rows[0]!.n as string), line: r.rows[0]!.line as Buffer };
@@ -298,7 +299,7 @@ export class PostgresStore implements Store {
         await q('ROLLBACK');
         clearFail();
         await q('BEGIN');
-        if ((await q('SELECT 1 FROM tctl_state')).rows.length === 0) return;
+        if (!(await initialised())) return;
         await this.appendAudit(event);
         await this.checkpoint();
       },

@@ -27,6 +27,7 @@ import type { CaKeyRecord, CaType } from '../store/state.js';
 import type { SigningHandOff } from './authority.js';
 import { parseBatchLine } from './batch.js';
 import type { Compat } from './extensions.js';
+import type { CertificateRequest } from './request.js';
 import { noncePool, signRequest } from './sign-request.js';
 import { checkNotRevoked } from './revocation.js';
 import type { SigningContext } from './sign-request.js';
@@ -91,6 +92,11 @@ export function signingContext(handOff: Pick<SigningHandOff, 'clusterName' | 'no
   return { clusterName: handOff.clusterName, now: handOff.now, revoked, signers, nonce: noncePool() };
 }
 
+/** Where a batch line's certificate goes in the output dir, and the file's text. */
+export function certificateFile(outDir: string, out: string, request: CertificateRequest, certificate: Buffer): [string, string] {
+  return [path.join(outDir, `${out}-cert.pub`), certificateFileText(request.publicKey, certificate, request.keyId)];
+}
+
 /**
  * Pass 2 over a chunk, exactly as SigningSession.sign does it (authority.ts): the same checks,
  * body and record, so a certificate and its log line do not depend on which thread made them.
@@ -107,7 +113,7 @@ export function signChunk(lines: string[], firstSerial: bigint, rules: LineRules
     if (signer === undefined) throw new Error(`no ${request.type} CA key was handed over`);
     const { certificate, record } = signRequest(request, serial++, signer, ctx);
     records.push(record);
-    files.push([path.join(rules.outDir, `${out}-cert.pub`), certificateFileText(request.publicKey, certificate, request.keyId)]);
+    files.push(certificateFile(rules.outDir, out, request, certificate));
     progress();
   }
   return { records, files };

@@ -4,13 +4,11 @@
 // taken in line order either way, each signed chunk is logged before its files are handed to
 // the writer, and users see the same certificates, serials, log and JSON.
 import * as os from 'node:os';
-import * as path from 'node:path';
-import type { IssuedCertificate, SigningSession } from '../ca/authority.js';
+import type { SigningSession } from '../ca/authority.js';
 import { parseBatchLine } from '../ca/batch.js';
-import { BatchThreadError, checkChunk, signChunk, signingContext } from '../ca/batch-threads.js';
+import { BatchThreadError, certificateFile, checkChunk, signChunk, signingContext } from '../ca/batch-threads.js';
 import type { BatchThreads, CheckedLine, LineRules, SignedChunk } from '../ca/batch-threads.js';
 import { TctlError } from '../errors.js';
-import { certificateFileText } from '../formats/certificate-file.js';
 import type { IssuanceRecord } from '../store/issuance.js';
 import type { RevocationIndex } from '../store/revocations.js';
 import type { FileWriter } from '../store/writer-thread.js';
@@ -133,20 +131,17 @@ export function signBatch(session: SigningSession, pass: Pass2, threads: BatchTh
     pass.delivered(records.map((record, i) => ({ record, file: files[i]![0], line: lines[i]! })));
   };
   const skip = (n: number, line: string) => line.trim() === '' || pass.bad.has(n);
-  if (!threads || !handOff) {
-    signHere(session, pass, skip, deliver);
-    return span;
-  }
-  const here = signingContext(handOff, handOff.revoked);
-  const t = threads;
+  // With threads, this thread's share is signed with the handed-over keys too and adopted in
+  // order; alone, the session signs each request itself, as for a single certificate.
+  const shared = threads && handOff ? { threads, handOff, here: signingContext(handOff, handOff.revoked) } : undefined;
   try {
-    inLineOrder<SignedChunk>(pass.lines, skip, t, {
-      serials: handOff.nextSerial,
-      here: (c) => signChunk(c.lines, c.firstSerial, pass.rules, here),
-      there: (c) => t.sign(c.lines, c.firstSerial),
-      take: () => t.next() as SignedChunk,
+    inLineOrder<SignedChunk>(pass.lines, skip, shared?.threads, {
+      serials: shared?.handOff.nextSerial,
+      here: (c) => (shared ? signChunk(c.lines, c.firstSerial, pass.rules, shared.here) : signInSession(session, c.lines, pass.rules)),
+      there: (c) => shared!.threads.sign(c.lines, c.firstSerial),
+      take: () => shared!.threads.next() as SignedChunk,
       done: (c, signed) => {
-        handOff.adopt(signed.records);
+        shared?.handOff.adopt(signed.records);
         deliver(signed.records, signed.files, c.numbers);
       },
     });
@@ -159,26 +154,16 @@ export function signBatch(session: SigningSession, pass: Pass2, threads: BatchTh
   return span;
 }
 
-/** Pass 2 on this thread alone: the session signs each request itself, as for a single certificate. */
-function signHere(session: SigningSession, pass: Pass2, skip: (n: number, line: string) => boolean, deliver: (records: IssuanceRecord[], files: Array<[string, string]>, lines: number[]) => void): void {
-  let chunk: Array<{ issued: IssuedCertificate; out: string; line: number }> = [];
-  const flushChunk = () => {
-    deliver(
-      chunk.map((c) => c.issued.record),
-      chunk.map(({ issued, out }): [string, string] => [path.join(pass.rules.outDir, `${out}-cert.pub`), certificateFileText(issued.request.publicKey, issued.certificate, issued.request.keyId)]),
-      chunk.map((c) => c.line),
-    );
-    chunk = [];
-  };
-  let n = 0;
-  for (const line of pass.lines) {
-    n++;
-    if (skip(n, line)) continue;
+/** A chunk signed by the session itself (no threads, or a PKCS#11 key that signs only here). */
+function signInSession(session: SigningSession, lines: string[], rules: LineRules): SignedChunk {
+  const signed: SignedChunk = { records: [], files: [] };
+  for (const line of lines) {
     // The spool is private and unchanged, so every line parses as it did in pass 1, and its
     // key's value check (~20 µs for ed25519, as much as the signature) need not run again.
-    const parsed = parseBatchLine(line, pass.rules.compat, pass.rules.checkedAt, false);
-    chunk.push({ issued: session.sign(parsed.request), out: parsed.out, line: n });
-    if (chunk.length === CHUNK) flushChunk();
+    const { request, out } = parseBatchLine(line, rules.compat, rules.checkedAt, false);
+    const { certificate, record } = session.sign(request);
+    signed.records.push(record);
+    signed.files.push(certificateFile(rules.outDir, out, request, certificate));
   }
-  if (chunk.length > 0) flushChunk();
+  return signed;
 }

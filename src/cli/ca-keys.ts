@@ -36,21 +36,22 @@ export function liveKeys(state: State): Array<{ record: StoredKey; fingerprintOf
   return out;
 }
 
+/** Whether a key file's own header says it is encrypted; false for one that cannot be read (the command's own load reports that). */
+export function fileIsEncrypted(store: CaStore, file: string): boolean {
+  try {
+    return isEncryptedPem(store.getKey(file).slice(0, 64));
+  } catch {
+    return false;
+  }
+}
+
 /** Where the live keys are: the state's word, and each file's own header (a crashed `auth protect` leaves encrypted files in plain records). */
 function storages(store: CaStore, state: State): Set<KeyStorage> {
   const out = new Set<KeyStorage>();
   for (const { record } of liveKeys(state)) {
     if (record.pkcs11) out.add('pkcs11');
     else if (record.encrypted) out.add('encrypted');
-    else if (record.file) {
-      let head = '';
-      try {
-        head = store.getKey(record.file).slice(0, 64);
-      } catch {
-        // unreadable: the command's own load reports it
-      }
-      out.add(isEncryptedPem(head) ? 'encrypted' : 'file');
-    }
+    else if (record.file) out.add(fileIsEncrypted(store, record.file) ? 'encrypted' : 'file');
   }
   return out;
 }
@@ -112,14 +113,7 @@ export async function openCaKeys(opts: CaKeyOptions, use: KeyUse): Promise<void>
 /** Opens one encrypted key, so a wrong passphrase fails before the command writes anything. */
 export function checkPassphrase(store: CaStore, state: State): void {
   for (const { record, fingerprintOf } of liveKeys(state)) {
-    if (!record.file) continue;
-    let head = '';
-    try {
-      head = store.getKey(record.file).slice(0, 64);
-    } catch {
-      continue;
-    }
-    if (!isEncryptedPem(head)) continue;
+    if (!record.file || !fileIsEncrypted(store, record.file)) continue;
     openCaKey(store, record, fingerprintOf, statePath(store));
     return;
   }

@@ -1,24 +1,15 @@
 import { closeCaKeyAccess, configureCaKeyAccess } from '../../ca/key-access.js';
 import { setKeyProtection } from '../../ca/protect.js';
-import { isEncryptedPem } from '../../keys/encrypted.js';
 import { loadState, notInitialised } from '../../store/state.js';
-import { checkPassphrase, liveKeys, passphraseSource, readPassphrase } from '../ca-keys.js';
+import { checkPassphrase, fileIsEncrypted, liveKeys, passphraseSource, readPassphrase } from '../ca-keys.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
 import type { CaStore } from '../../store/ca-store.js';
 
-/** Whether any live key file of the data dir is encrypted already (then its passphrase is the one to use). */
+/** Whether any live CA key file is encrypted already (then its passphrase is the one to use). */
 function anyEncrypted(store: CaStore): boolean {
-  return liveKeys(loadState(store, { allowDamagedSchedule: true })).some(({ record }) => {
-    if (record.encrypted) return true;
-    if (!record.file) return false;
-    try {
-      return isEncryptedPem(store.getKey(record.file).slice(0, 64));
-    } catch {
-      return false;
-    }
-  });
+  return liveKeys(loadState(store, { allowDamagedSchedule: true })).some(({ record }) => record.encrypted === true || (record.file !== undefined && fileIsEncrypted(store, record.file)));
 }
 
 async function run(opts: GlobalOptions, mode: 'protect' | 'unprotect'): Promise<void> {

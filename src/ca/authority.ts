@@ -10,7 +10,7 @@ import type { RevocationIndex } from '../store/revocations.js';
 import type { KeyType, SshSigner } from '../ssh/keys.js';
 import { audited, recordFailure } from '../store/audit.js';
 import type { IssuanceRecord } from '../store/issuance.js';
-import { loadState, scheduleDamageError, statePath } from '../store/state.js';
+import { loadState, scheduleDamageError } from '../store/state.js';
 import type { AuthorityOf, CaKeyRecord, CaType, KeyRecordBase, State, TlsAuthorityRecord, TlsKeyRecord } from '../store/state.js';
 import type { TlsCa, X509KeyType } from '../x509/types.js';
 import { checkRequest } from './request.js';
@@ -237,7 +237,7 @@ export function rotateAuthority(store: CaStore, caType: RotatingCa, action: Rota
       // The new key file is written before state.json names it: a crash leaves an unused file, never a missing key.
       // A new key is kept where the key it replaces is (file, encrypted file, token).
       const newKey = () => {
-        const storage = storageLike(store, auth.current, sshFingerprintOf, statePath(store));
+        const storage = storageLike(store, auth.current, sshFingerprintOf);
         return createCaKey(store, caType, action.keyType ?? auth.current.keyType, now, { storage, clusterName: state.clusterName });
       };
       const next = applyRotation(auth, action, now, newKey, recovering, caType);
@@ -246,7 +246,7 @@ export function rotateAuthority(store: CaStore, caType: RotatingCa, action: Rota
     if (tlsRecord) {
       const newTlsKey = () => {
         if (!makeTlsKey) throw new Error('rotateAuthority: a TLS key is needed but no key maker was given');
-        const storage = storageLike(store, tlsRecord.current, tlsFingerprintOf, statePath(store));
+        const storage = storageLike(store, tlsRecord.current, tlsFingerprintOf);
         return makeTlsKey(store, state.clusterName, caType as TlsCa, action.tlsKeyType ?? tlsRecord.current.keyType, now, storage);
       };
       updated.tls = { ...state.tls, [caType]: applyRotation(tlsRecord, action, now, newTlsKey, recovering, caType) };

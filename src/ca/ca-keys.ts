@@ -6,7 +6,7 @@ import type { CaKeyType, CaSigner } from '../keys/signer.js';
 import { PHASE_TABLE } from '../rotation/phases.js';
 import { RSA_GENERATED_BITS, fingerprint, generatePrivateKey, sshPublicKey } from '../ssh/keys.js';
 import type { KeyType } from '../ssh/keys.js';
-import { CA_TYPES, KEYS_DIR, statePath } from '../store/state.js';
+import { CA_TYPES, KEYS_DIR } from '../store/state.js';
 import { type KeyStorage, checkCaKey, createStoredKey, openCaKey } from './key-access.js';
 import type { AuthorityOf, CaKeyRecord, CaType, State } from '../store/state.js';
 import type { CaStore } from '../store/ca-store.js';
@@ -37,7 +37,7 @@ export function createCaKey(store: CaStore, caType: CaType, keyType: KeyType, no
 
 /** A signer for a CA key, checked to be the key state.json says it is (a file, an encrypted file or a token key). */
 export function loadCaKey(store: CaStore, record: CaKeyRecord): CaSigner {
-  return openCaKey(store, record, sshFingerprintOf, statePath(store));
+  return openCaKey(store, record, sshFingerprintOf);
 }
 
 /**
@@ -45,7 +45,7 @@ export function loadCaKey(store: CaStore, record: CaKeyRecord): CaSigner {
  * its record, so nothing is exported from a CA that could no longer sign.
  */
 export function checkTrustedKeys(store: CaStore, state: State, types: readonly CaType[] = CA_TYPES): void {
-  for (const t of types) for (const record of trustedKeyRecords(state.authorities[t])) checkCaKey(store, record, sshFingerprintOf, statePath(store));
+  for (const t of types) for (const record of trustedKeyRecords(state.authorities[t])) checkCaKey(store, record, sshFingerprintOf);
 }
 
 /** The key that signs new certificates of this type in the current rotation phase. */

@@ -3,7 +3,7 @@
 import { TctlError } from '../errors.js';
 import type { KeyType } from '../ssh/keys.js';
 import { audited } from '../store/audit.js';
-import { CA_TYPES, loadState, saveState, statePath } from '../store/state.js';
+import { CA_TYPES, loadState, saveState } from '../store/state.js';
 import type { AuthorityRecord, CaType, State, TlsAuthorityRecord } from '../store/state.js';
 import { TLS_CAS } from '../x509/types.js';
 import type { TlsCa, X509KeyType } from '../x509/types.js';
@@ -84,7 +84,7 @@ function completeTls(store: CaStore, clusterName: string, tlsInit: TlsInit, now:
   return audited(store, 'auth init', () => {
     const tls = { ...state.tls };
     // The TLS keys added to an older data dir are kept where its SSH keys are.
-    const storage = storageLike(store, state.authorities.user.current, sshFingerprintOf, statePath(store));
+    const storage = storageLike(store, state.authorities.user.current, sshFingerprintOf);
     for (const t of missing) {
       const make = () => tlsInit.makeKey(store, state.clusterName, t, tlsInit.keyTypes[t], now, storage);
       // loadState refused a damaged schedule, so the SSH rotation copied here is a clean one.

@@ -11,6 +11,7 @@ import { decryptPrivateKeyPem, encryptPrivateKeyPem, encryptedKeyParams, isEncry
 import type { Pkcs11Config } from '../keys/pkcs11-config.js';
 import type { Pkcs11Token } from '../keys/pkcs11.js';
 import { type CaKeyType, type CaSigner, inProcessSigner } from '../keys/signer.js';
+import { statePath } from '../store/state.js';
 import type { Pkcs11Ref, StoredKey } from '../store/state.js';
 import type { CaStore } from '../store/ca-store.js';
 
@@ -92,8 +93,8 @@ export type FingerprintOf = (publicKey: KeyObject) => string;
 /** Teleport's CA pin of a public key (sha256 of its SubjectPublicKeyInfo DER): how TLS records name their key. */
 export const tlsFingerprintOf: FingerprintOf = (publicKey) => `sha256:${createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex')}`;
 
-function mismatch(where: string, record: StoredKey, statePath: string): TctlError {
-  return new TctlError(`CA key ${where} does not match ${statePath} (expected ${record.fingerprint})`, { hint: 'restore the CA from a backup' });
+function mismatch(where: string, record: StoredKey, stateWhere: string): TctlError {
+  return new TctlError(`CA key ${where} does not match ${stateWhere} (expected ${record.fingerprint})`, { hint: 'restore the CA from a backup' });
 }
 
 /**
@@ -102,22 +103,22 @@ function mismatch(where: string, record: StoredKey, statePath: string): TctlErro
  * swapped file), while an encrypted file in a plain record is accepted: `auth protect` encrypts
  * the files before it saves the state that says so.
  */
-export function openCaKey(store: CaStore, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): CaSigner {
+export function openCaKey(store: CaStore, record: StoredKey, fingerprintOf: FingerprintOf): CaSigner {
   if (record.pkcs11) {
     const ref = record.pkcs11;
     const signer = tokenSession(`CA key "${ref.label}"`).findKey(ref.id);
-    if (fingerprintOf(signer.publicKey) !== record.fingerprint) throw mismatch(`"${ref.id}" in PKCS#11 ${ref.token}`, record, statePath);
+    if (fingerprintOf(signer.publicKey) !== record.fingerprint) throw mismatch(`"${ref.id}" in PKCS#11 ${ref.token}`, record, statePath(store));
     return signer;
   }
   if (!record.file) throw new TctlError(`the CA key ${record.fingerprint} is retired and cannot sign`);
-  return fileSigner(store.locate(record.file), store.getKey(record.file), record, fingerprintOf, statePath);
+  return fileSigner(store.locate(record.file), store.getKey(record.file), record, fingerprintOf, statePath(store));
 }
 
 /** The signer of a key file already read, matched to its record; decrypted keys are kept for the command. */
-function fileSigner(file: string, pem: string, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): CaSigner {
+function fileSigner(file: string, pem: string, record: StoredKey, fingerprintOf: FingerprintOf, stateWhere: string): CaSigner {
   const encrypted = isEncryptedPem(pem);
   if (record.encrypted && !encrypted) {
-    throw new TctlError(`CA key ${file} is not encrypted, but ${statePath} says it is`, { hint: 'the file was replaced: restore the CA from a backup' });
+    throw new TctlError(`CA key ${file} is not encrypted, but ${stateWhere} says it is`, { hint: 'the file was replaced: restore the CA from a backup' });
   }
   let key = decrypted.get(file);
   if (!key) {
@@ -132,7 +133,7 @@ function fileSigner(file: string, pem: string, record: StoredKey, fingerprintOf:
     }
   }
   const signer = inProcessSigner(key, { kind: 'file', encrypted });
-  if (fingerprintOf(signer.publicKey) !== record.fingerprint) throw mismatch(file, record, statePath);
+  if (fingerprintOf(signer.publicKey) !== record.fingerprint) throw mismatch(file, record, stateWhere);
   if (encrypted) decrypted.set(file, key);
   return signer;
 }
@@ -142,7 +143,7 @@ function fileSigner(file: string, pem: string, record: StoredKey, fingerprintOf:
  * its encryption header is sound. With the passphrase (or for plain files and token keys) the key
  * is opened and matched to its record.
  */
-export function checkCaKey(store: CaStore, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): { storage: KeyStorage; checked: boolean } {
+export function checkCaKey(store: CaStore, record: StoredKey, fingerprintOf: FingerprintOf): { storage: KeyStorage; checked: boolean } {
   const storage = storageOf(record);
   let signer: CaSigner;
   if (record.file && !record.pkcs11) {
@@ -153,9 +154,9 @@ export function checkCaKey(store: CaStore, record: StoredKey, fingerprintOf: Fin
       encryptedKeyParams(pem, `CA key ${file}`);
       return { storage: 'encrypted', checked: false };
     }
-    signer = fileSigner(file, pem, record, fingerprintOf, statePath);
+    signer = fileSigner(file, pem, record, fingerprintOf, statePath(store));
   } else {
-    signer = openCaKey(store, record, fingerprintOf, statePath);
+    signer = openCaKey(store, record, fingerprintOf);
   }
   return { storage: signer.location.kind === 'pkcs11' ? 'pkcs11' : signer.location.kind === 'file' && signer.location.encrypted ? 'encrypted' : storage, checked: true };
 }
@@ -172,8 +173,8 @@ export interface KeyWhere {
   text: string;
 }
 
-export function keyWhere(store: CaStore, record: StoredKey, fingerprintOf: FingerprintOf, statePath: string): KeyWhere {
-  const { storage, checked } = checkCaKey(store, record, fingerprintOf, statePath);
+export function keyWhere(store: CaStore, record: StoredKey, fingerprintOf: FingerprintOf): KeyWhere {
+  const { storage, checked } = checkCaKey(store, record, fingerprintOf);
   if (record.pkcs11) {
     const { token: t, id, label } = record.pkcs11;
     return { storage, token: t, id, label, checked, text: `PKCS#11 ${t}, label "${label}"` };
@@ -217,9 +218,9 @@ export function createStoredKey(store: CaStore, spec: NewKeySpec): { signer: CaS
  * How a rotation stores the key that replaces `current`: the same way. For an encrypted key the
  * passphrase is checked on the current key first, so the new key is never locked with a typo.
  */
-export function storageLike(store: CaStore, current: StoredKey, fingerprintOf: FingerprintOf, statePath: string): KeyStorage {
+export function storageLike(store: CaStore, current: StoredKey, fingerprintOf: FingerprintOf): KeyStorage {
   const storage = storageOf(current);
-  if (storage === 'encrypted') openCaKey(store, current, fingerprintOf, statePath);
+  if (storage === 'encrypted') openCaKey(store, current, fingerprintOf);
   return storage;
 }
 

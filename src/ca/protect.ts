@@ -7,7 +7,7 @@
 import { TctlError } from '../errors.js';
 import { encryptPrivateKeyPem } from '../keys/encrypted.js';
 import { audited } from '../store/audit.js';
-import { CA_TYPES, loadState, saveState, statePath } from '../store/state.js';
+import { CA_TYPES, loadState, saveState } from '../store/state.js';
 import type { State, StoredKey } from '../store/state.js';
 import { TLS_CAS } from '../x509/types.js';
 import { sshFingerprintOf } from './ca-keys.js';
@@ -79,7 +79,7 @@ export function setKeyProtection(store: CaStore, mode: 'protect' | 'unprotect', 
       if (keys.length === 0) {
         throw new TctlError('there is no CA key file to change: the CA keys are in a PKCS#11 token', { hint: 'a token protects its keys itself' });
       }
-      const opened = keys.map((k) => ({ ...k, signer: openCaKey(store, k.record, k.fingerprintOf, statePath(store)) }));
+      const opened = keys.map((k) => ({ ...k, signer: openCaKey(store, k.record, k.fingerprintOf) }));
       const want = mode === 'protect';
       const isEncrypted = (o: (typeof opened)[number]) => o.signer.location.kind === 'file' && o.signer.location.encrypted;
       const todo = opened.filter((o) => isEncrypted(o) !== want);

@@ -63,7 +63,7 @@ export function caCertificate(store: CaStore, record: TlsKeyRecord | Retired<Tls
 /** Opens a TLS CA key (file, encrypted file or token) and binds it to its CA certificate, refusing a key that is not the one state.json names. */
 export function loadTlsIssuer(store: CaStore, record: TlsKeyRecord): Issuer {
   const cert = caCertificate(store, record);
-  const signer = openCaKey(store, record, tlsFingerprintOf, statePath(store));
+  const signer = openCaKey(store, record, tlsFingerprintOf);
   return issuerFromCertificate(cert.der, x509SignerOf(signer));
 }
 

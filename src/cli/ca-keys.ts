@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { isEncryptedPem } from '../keys/encrypted.js';
 import { type Pkcs11Config, pkcs11FromEnv, resolvePkcs11Config } from '../keys/pkcs11-config.js';
 import { choosePassphraseSource, type PassphraseSource, PASSPHRASE_FILE_ENV, readSecretFile } from '../keys/secrets.js';
-import { CA_TYPES, loadState, statePath } from '../store/state.js';
+import { CA_TYPES, loadState } from '../store/state.js';
 import type { State, StoredKey } from '../store/state.js';
 import { type GlobalOptions, resolveContext } from './context.js';
 import type { CaStore } from '../store/ca-store.js';
@@ -114,7 +114,7 @@ export async function openCaKeys(opts: CaKeyOptions, use: KeyUse): Promise<void>
 export function checkPassphrase(store: CaStore, state: State): void {
   for (const { record, fingerprintOf } of liveKeys(state)) {
     if (!record.file || !fileIsEncrypted(store, record.file)) continue;
-    openCaKey(store, record, fingerprintOf, statePath(store));
+    openCaKey(store, record, fingerprintOf);
     return;
   }
 }

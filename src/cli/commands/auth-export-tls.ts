@@ -2,7 +2,6 @@
 // certificate, two during a rotation) or DER (one certificate, binary, as Windows and some Java
 // tools want it).
 import { loadCurrentState, tlsAuthority, trustedKeyRecords } from '../../ca/authority.js';
-import { statePath } from '../../store/state.js';
 import { checkCaKey, tlsFingerprintOf } from '../../ca/key-access.js';
 import { caCertificate } from '../../ca/tls-keys.js';
 import { TctlError, UsageError } from '../../errors.js';
@@ -45,7 +44,7 @@ export async function exportTls(store: CaStore, type: string, opts: { fingerprin
   // As for SSH exports: nothing is exported from a data dir whose trusted keys could no longer sign.
   for (const r of trustedKeyRecords(tlsAuthority(state, ca))) {
     caCertificate(store, r);
-    checkCaKey(store, r, tlsFingerprintOf, statePath(store));
+    checkCaKey(store, r, tlsFingerprintOf);
   }
   const certs = records.map((r) => ({ record: r, cert: caCertificate(store, r) }));
   let data: string | Buffer;

@@ -33,7 +33,7 @@ export function tlsStatus(store: CaStore, state: State, now: Date) {
       const a = state.tls![t];
       if (!a) return [];
       const signer = signingKeyRecord(a);
-      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, expires: checkedExpiry(store, k), key: keyWhere(store, k, tlsFingerprintOf, statePath(store)) }));
+      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, expires: checkedExpiry(store, k), key: keyWhere(store, k, tlsFingerprintOf) }));
       return [[t, {
         keyType: signer.keyType,
         fingerprint: signer.fingerprint,

@@ -3,7 +3,7 @@ import { sshFingerprintOf } from '../../ca/ca-keys.js';
 import { keyWhere } from '../../ca/key-access.js';
 import { liveCertificateCounts, retiringKey } from '../../ca/inventory.js';
 import { rotationStatus } from '../../rotation/rotate.js';
-import { CA_TYPES, scheduleDamageError, statePath } from '../../store/state.js';
+import { CA_TYPES, scheduleDamageError } from '../../store/state.js';
 import type { GlobalOptions } from '../context.js';
 import { resolveContext } from '../context.js';
 import { stdout } from '../output.js';
@@ -24,7 +24,7 @@ export async function status(opts: StatusOptions): Promise<void> {
     CA_TYPES.map((t) => {
       const a = state.authorities[t];
       const signer = signingKeyRecord(a);
-      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, key: keyWhere(store, k, sshFingerprintOf, statePath(store)) }));
+      const trusted = trustedKeyRecords(a).map((k) => ({ keyType: k.keyType, fingerprint: k.fingerprint, key: keyWhere(store, k, sshFingerprintOf) }));
       return [
         t,
         {

@@ -74,10 +74,6 @@ export interface CaStore {
   auditFailure(event: AuditEvent): void;
   /** Makes everything written so far durable, keeping the lock: call before acting outside the store. */
   checkpoint(): void;
-  /** Clone only: raises the serial counter to last, never lowers it. */
-  restoreSerialCounter(last: bigint): void;
-  /** Clone only: appends audit lines verbatim, so a copied chain verifies as the original did. */
-  restoreAuditLines(lines: readonly Buffer[]): void;
 
   /** Releases the connection (PostgreSQL); safe to call twice. */
   close(): void;

@@ -204,6 +204,7 @@ export class DirCaStore implements CaStore {
     this.live();
   }
 
+  /** For backend clone (dir-store.ts): raises the serial counter to last, never lowers it. */
   restoreSerialCounter(last: bigint): void {
     this.live();
     if (last < 0n || last > MAX_SERIAL) throw new Error(`restoreSerialCounter: bad serial ${last}`);
@@ -211,6 +212,7 @@ export class DirCaStore implements CaStore {
     writeFileAtomic(this.locate(SERIAL_FILE), `${last}\n`, { mode: 0o600, overwrite: true });
   }
 
+  /** For backend clone: appends audit lines verbatim, so a copied chain verifies as the original did. */
   restoreAuditLines(lines: readonly Buffer[]): void {
     this.live();
     appendLineBytes(this.locate(AUDIT_LOG), lines);

@@ -17,9 +17,7 @@ export type TxMethod =
   | 'addRevocations'
   | 'appendAudit'
   | 'checkpoint'
-  | 'auditFailure'
-  | 'restoreSerialCounter'
-  | 'restoreAuditLines';
+  | 'auditFailure';
 
 export type Call =
   | { op: 'open' }

@@ -164,8 +164,6 @@ class BridgedStore implements CaStore {
   appendAudit = (event: AuditEvent, now?: Date) => this.write<void>('appendAudit', event, now);
   checkpoint = () => this.write<void>('checkpoint');
   auditFailure = (event: AuditEvent) => this.write<void>('auditFailure', event);
-  restoreSerialCounter = (last: bigint) => this.write<void>('restoreSerialCounter', last);
-  restoreAuditLines = (lines: readonly Buffer[]) => this.write<void>('restoreAuditLines', lines);
 
   close(): void {
     if (!this.broken) {

@@ -126,6 +126,18 @@ export function parseInet6(text: string): Uint8Array | undefined {
   return tp === 16 ? out : undefined;
 }
 
+/**
+ * 4 or 6 for an IP literal written the way tools print them (a dotted quad without leading zeros,
+ * or what inet_pton reads as IPv6, a zone id allowed), else 0: node:net's isIP, without loading
+ * node:net (and with it the streams) on the way to signing a certificate.
+ */
+export function ipFamily(text: string): 0 | 4 | 6 {
+  if (isDottedQuad(text)) return 4;
+  const zone = text.indexOf('%');
+  if (zone >= 0 && !/^[0-9a-zA-Z.:-]+$/.test(text.slice(zone + 1))) return 0;
+  return parseInet6(zone < 0 ? text : text.slice(0, zone)) ? 6 : 0;
+}
+
 /** What getaddrinfo(AI_NUMERICHOST) makes of a string (no zone ids: sshd never lets one through). */
 export function parseNumericHost(text: string): IpAddress | undefined {
   const v4 = parseInetAton(text);

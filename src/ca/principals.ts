@@ -1,8 +1,7 @@
 // What may go into a certificate's principals and key id (STYLE habit 3: validate before signing).
-import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { UsageError } from '../errors.js';
-import { formatIp, parseInet6, parseInetAton } from './ip.js';
+import { formatIp, ipFamily, parseInet6, parseInetAton } from './ip.js';
 
 /** sshd caps principals per certificate (SSHKEY_CERT_MAX_PRINCIPALS). */
 export const MAX_PRINCIPALS = 256;
@@ -46,7 +45,7 @@ export function checkHostPrincipal(name: string): string {
   if (name.includes('*') || name.includes('?')) {
     throw new UsageError(`invalid host name ${describe(name)}: wildcards are not allowed in certificate principals`, 'OpenSSH matches host certificate principals literally; list each host name');
   }
-  if (name.startsWith('[') && name.endsWith(']') && isIP(name.slice(1, -1)) === 6) {
+  if (name.startsWith('[') && name.endsWith(']') && ipFamily(name.slice(1, -1)) === 6) {
     throw new UsageError(`invalid host name ${describe(name)}: give IPv6 addresses without brackets`);
   }
   if (name.includes('%')) {
@@ -59,7 +58,7 @@ export function checkHostPrincipal(name: string): string {
     if (!v6) throw new UsageError(`invalid host name ${describe(name)}: not a valid IPv6 address`);
     return formatIp({ family: 6, bytes: v6 });
   }
-  if (isIP(name) === 4) return name;
+  if (ipFamily(name) === 4) return name;
   const v4 = /^[0-9.]+$/.test(name) ? parseInetAton(name) : undefined;
   if (v4) {
     // "010.0.0.1" is a host ssh would reach at 8.0.0.1 (inet_aton reads a leading 0 as octal)
@@ -128,7 +127,7 @@ export function checkClusterName(name: string): string {
   if (name === '') throw new UsageError('--cluster-name is empty');
   try {
     const checked = checkHostPrincipal(name);
-    if (isIP(checked) !== 0) throw new UsageError('an IP address');
+    if (ipFamily(checked) !== 0) throw new UsageError('an IP address');
     return checked;
   } catch {
     throw new UsageError(`invalid --cluster-name ${describe(name)}: must be a DNS name such as example.com`);

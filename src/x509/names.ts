@@ -1,9 +1,9 @@
 // Subject names and subjectAltNames. Host names get the same validation as SSH host principals;
 // whatever parses as an IP address becomes an iPAddress SAN (4 or 16 raw bytes, RFC 5280
 // §4.2.1.6), never a dNSName, because TLS clients match IPs only against iPAddress entries.
-import { isIP } from 'node:net';
 import { TctlError } from '../errors.js';
 import { checkHostPrincipals, hasControlCharacters } from '../ca/principals.js';
+import { ipFamily, isV4Mapped, parseInet6 } from '../ca/ip.js';
 import { type Asn1, directoryString, implicitPrimitive, oid, seq, set } from './forge.js';
 
 /** X.520 ub-common-name (RFC 5280 Appendix A.1): longer CNs are refused by some parsers. */
@@ -24,7 +24,7 @@ export function splitHosts(hosts: string[]): AltNames {
   const ipAddresses: string[] = [];
   const seenIps = new Set<string>();
   for (const host of checked) {
-    if (isIP(host) === 0) {
+    if (ipFamily(host) === 0) {
       dnsNames.push(host);
       continue;
     }
@@ -40,31 +40,11 @@ export function splitHosts(hosts: string[]): AltNames {
  * `::ffff:10.0.0.5` and `10.0.0.5` name the same SAN. Zone ids (`fe80::1%eth0`) have no encoding.
  */
 export function ipBytes(text: string): Buffer {
-  const version = isIP(text);
+  const version = ipFamily(text);
   if (version === 4) return Buffer.from(text.split('.').map(Number));
-  if (version !== 6 || text.includes('%')) throw new TctlError(`invalid IP address "${text}"`);
-  let groups: number[];
-  let tail = text;
-  let v4: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.slice(lastColon + 1).includes('.')) {
-    v4 = text.slice(lastColon + 1).split('.').map(Number);
-    tail = text.slice(0, lastColon + 1) + '0:0';
-  }
-  const [head, rest] = tail.split('::') as [string, string | undefined];
-  const parse = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  if (rest === undefined) {
-    groups = parse(head);
-  } else {
-    const left = parse(head);
-    const right = parse(rest);
-    groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-  }
-  const bytes = Buffer.alloc(16);
-  groups.forEach((g, i) => bytes.writeUInt16BE(g, i * 2));
-  if (v4.length === 4) Buffer.from(v4).copy(bytes, 12);
-  const mapped = bytes.subarray(0, 12).equals(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]));
-  return mapped ? bytes.subarray(12) : bytes;
+  const bytes = version === 6 && !text.includes('%') ? parseInet6(text) : undefined;
+  if (bytes === undefined) throw new TctlError(`invalid IP address "${text}"`);
+  return Buffer.from(isV4Mapped(bytes) ? bytes.subarray(12) : bytes);
 }
 
 /** The text of an iPAddress SAN: dotted IPv4, or IPv6 with the longest zero run as `::` (RFC 5952). */

@@ -19,7 +19,7 @@ test('the packed package holds the built tctl and runs on its own files', () => 
   const [packed] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], REPO_ROOT)) as Array<{ filename: string; files: Array<{ path: string; mode: number }> }>;
   const files = packed!.files.map((f) => f.path).sort();
   for (const wanted of ['bin/tctl', 'dist/bundle/tctl.cjs', 'dist/bundle/tctl.cjs.cache', 'dist/bundle/ca-batch-threads.cjs', 'dist/bundle/store-writer-thread.cjs', 'dist/bundle/store-postgres-bridge.cjs', 'package.json', 'README.md']) {
-    assert.ok(files.includes(wanted), `${wanted} is packed (packed: ${files.join(', ')})`);
+    assert.ok(files.includes(wanted), `${wanted} is packed`);
   }
   assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts|\.ci)\//.test(f) || f.startsWith('dist/src/') || f.startsWith('dist/test/')), [], 'no sources, tests or build scripts');
   assert.ok((packed!.files.find((f) => f.path === 'bin/tctl')!.mode & 0o111) !== 0, 'bin/tctl is executable');

@@ -19,16 +19,6 @@ function mod(a: bigint, m: bigint): bigint {
   return r < 0n ? r + m : r;
 }
 
-function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  let result = 1n;
-  let b = mod(base, m);
-  for (let e = exp; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * b) % m;
-    b = (b * b) % m;
-  }
-  return result;
-}
-
 const bigEndian = (b: Buffer): bigint => (b.length === 0 ? 0n : BigInt('0x' + b.toString('hex')));
 
 /** Bits in an unsigned big-endian magnitude without leading zero bytes (as SshReader.mpint returns it). */
@@ -53,7 +43,9 @@ function rsaProblem(exponent: Buffer, n: Buffer): string | undefined {
 
 // Ed25519 (RFC 8032 §5.1): -x^2 + y^2 = 1 + d x^2 y^2 over p = 2^255 - 19, d = -121665/121666.
 const P25519 = 2n ** 255n - 19n;
-const D25519 = mod(-121665n * modPow(121666n, P25519 - 2n, P25519), P25519);
+// -121665/121666 mod p, written out: computing the inverse at load time cost every command that
+// reads a key ~0.3 ms (test/unit/key-values.test.ts checks the value).
+export const D25519 = 37095705934669439343138083508754565189542113879843219016388785533085940283555n;
 
 /** The Jacobi symbol (a/n) for odd n > 0: 1, -1 or 0. For prime n it says whether a is a square mod n. */
 function jacobi(a: bigint, n: bigint): number {

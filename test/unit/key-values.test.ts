@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { lintCertificate } from '../../src/ca/lint.js';
 import { parseCertificate, signCertificate } from '../../src/ssh/certificate.js';
 import { DerError, DerReader, TAG, derElement, derUnsigned } from '../../src/ssh/der.js';
-import { publicKeyValueProblem } from '../../src/ssh/key-values.js';
+import { D25519 as SRC_D25519, publicKeyValueProblem } from '../../src/ssh/key-values.js';
 import { KeyFormatError, checkPublicKeyValue, generatePrivateKey, openSshPrivateKey, parsePublicKeyBlob, sshPublicKey } from '../../src/ssh/keys.js';
 import type { KeyType } from '../../src/ssh/keys.js';
 import { D25519, EC_CURVES, P25519, SMALL_ORDER_ED25519, ecdsaBlob, ed25519Blob, le32, modPow, oddOfBits, offCurvePoint, realModulus, rsaBlob, smallOrderEncoding, yOf } from '../helpers/bad-keys.js';
@@ -226,4 +226,9 @@ test('DER: the reader refuses what is not definite-length DER; the writer round-
   const [n, e] = [seq.unsigned(), seq.unsigned()];
   const rebuilt = derElement(TAG.SEQUENCE, Buffer.concat([derUnsigned(n), derUnsigned(e)]));
   assert.ok(createPublicKey({ key: rebuilt, format: 'der', type: 'pkcs1' }).equals(rsa));
+});
+
+test("the written-out Ed25519 d is -121665/121666 mod p (RFC 8032 §5.1)", () => {
+  assert.equal(SRC_D25519, D25519);
+  assert.equal((SRC_D25519 * 121666n + 121665n) % P25519, 0n);
 });

@@ -1,11 +1,12 @@
 // `npm run bench:keys`: SSH signatures per second from CA keys in a SoftHSM2 token against the
 // same key types in this process, measured in the same run (these machines are noisy).
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { toSshSigner } from '../src/keys/adapters.js';
+import { generateKey } from '../src/keys/generate.js';
 import { Pkcs11Token } from '../src/keys/pkcs11.js';
 import { type CaKeyType, inProcessSigner } from '../src/keys/signer.js';
 
@@ -35,9 +36,9 @@ function rate(sign: (d: Buffer) => Buffer, seconds = 1.5): number {
 // the libcrypto SoftHSM links are then never both generating keys in one process (tctl keeps
 // the same order: leaf keys are made before a command opens the token).
 const local: Record<Exclude<CaKeyType, "ecdsa-p384">, ReturnType<typeof inProcessSigner>> = {
-  ed25519: inProcessSigner(generateKeyPairSync('ed25519').privateKey),
-  'ecdsa-p256': inProcessSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
-  rsa: inProcessSigner(generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey),
+  ed25519: inProcessSigner(generateKey({ type: 'ed25519' }).privateKey),
+  'ecdsa-p256': inProcessSigner(generateKey({ type: 'ec', namedCurve: 'P-256' }).privateKey),
+  rsa: inProcessSigner(generateKey({ type: 'rsa', modulusLength: 3072 }).privateKey),
 };
 const token = Pkcs11Token.open({ modulePath: MODULE, tokenLabel: 'bench', pin: '123456' });
 console.log('SSH signatures per second (rsa: 3072 bits, rsa-sha2-512)');

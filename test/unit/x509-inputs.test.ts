@@ -2,7 +2,8 @@
 // refused), CRLs checked by openssl, `auth inspect` lint on certificates openssl made, and the
 // guarantee that SSH commands never load node-forge.
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, randomInt } from 'node:crypto';
+import { createPublicKey, randomInt } from 'node:crypto';
+import { generateKey } from '../../src/keys/generate.js';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -48,7 +49,7 @@ describe('CSR and public key input', () => {
 
   test('a CSR whose signature was made by another key is refused', () => {
     const pem = newCsr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 'swap');
-    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const other = generateKey({ type: 'ec', namedCurve: 'P-256' });
     const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
     const spki = spkiDer(createPublicKey(fs.readFileSync(path.join(dir, 'swap.key'))));
     const swapped = Buffer.from(der.toString('hex').replace(spki.toString('hex'), spkiDer(other.publicKey).toString('hex')), 'hex');
@@ -59,17 +60,17 @@ describe('CSR and public key input', () => {
   test('weak keys are refused with the reason: RSA < 2048, even or tiny exponents, curves other than P-256/384/521', () => {
     assert.throws(() => parsePublicKeyInput(newCsr(['-newkey', 'rsa:1024'], 'weak')), /RSA key of 1024 bits is too weak/);
     assert.throws(() => parsePublicKeyInput(newCsr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1'], 'k1')), /EC curve secp256k1 is not allowed/);
-    const n = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }).n!;
+    const n = generateKey({ type: 'rsa', modulusLength: 2048 }).publicKey.export({ format: 'jwk' }).n!;
     for (const e of [1n, 2n, 4n, 65536n, 65538n]) {
       const eB64 = Buffer.from(e.toString(16).padStart(e.toString(16).length + (e.toString(16).length % 2), '0'), 'hex').toString('base64url');
       const key = createPublicKey({ key: { kty: 'RSA', n, e: eB64 }, format: 'jwk' });
       assert.throws(() => checkPublicKey(key), /public exponent/, String(e));
     }
-    assert.ok(checkPublicKey(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey));
+    assert.ok(checkPublicKey(generateKey({ type: 'ec', namedCurve: 'P-384' }).publicKey));
   });
 
   test('PEM public keys are accepted; a private key or a certificate is refused', () => {
-    const pub = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pub = generateKey({ type: 'ec', namedCurve: 'P-256' });
     assert.equal(parsePublicKeyInput(pub.publicKey.export({ type: 'spki', format: 'pem' }) as string).source, 'public-key');
     assert.throws(() => parsePublicKeyInput(pub.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string), /holds a private key/);
     assert.throws(() => parsePublicKeyInput(makeCa('ecdsa-p256').cert.pem), /"CERTIFICATE" PEM block/);

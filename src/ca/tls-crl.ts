@@ -1,6 +1,7 @@
 // CRLs for a TLS CA (RFC 5280 §5): one per trusted key of the CA, signed by that key, listing the
 // revoked serials it issued. Retired keys have no private key left to sign with; their
 // certificates stop working because the CA certificate is no longer trusted.
+import { TctlError } from '../errors.js';
 import { createCrl, type TlsCa } from '../x509/index.js';
 import { type Clock, loadCurrentState, systemClock, tlsAuthority, trustedKeyRecords } from './authority.js';
 import { loadTlsIssuer } from './tls-keys.js';
@@ -17,10 +18,14 @@ export interface SignedCrl {
   entries: number;
 }
 
-export function buildCrls(store: CaStore, ca: TlsCa, opts: { ttlSeconds: number; clock?: Clock }): SignedCrl[] {
+/** The CRLs of every trusted key of the CA, or of the one key whose pin is `fingerprint`. */
+export function buildCrls(store: CaStore, ca: TlsCa, opts: { ttlSeconds: number; fingerprint?: string; clock?: Clock }): SignedCrl[] {
   const now = (opts.clock ?? systemClock)();
   const state = loadCurrentState(store, () => now);
-  const records = trustedKeyRecords(tlsAuthority(state, ca));
+  const records = trustedKeyRecords(tlsAuthority(state, ca)).filter((r) => opts.fingerprint === undefined || r.fingerprint === opts.fingerprint);
+  if (records.length === 0) {
+    throw new TctlError(`no trusted ${ca.replace('_', '-')} CA key has fingerprint ${opts.fingerprint}`, { hint: 'tctl status lists the trusted CA pins' });
+  }
   const revocations = store.readRevocations();
   return records.map((record) => {
     const issuer = loadTlsIssuer(store, record);

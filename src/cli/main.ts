@@ -371,6 +371,7 @@ export function buildProgram(): Command {
     .option('--type <type>', 'which TLS CA: db-client (alias db_client), db, user or host')
     .option('--format <format>', 'der (default; one CRL) or pem (every trusted key\'s CRL, for PostgreSQL ssl_crl_file and nginx ssl_crl)')
     .option('--ttl <duration>', 'nextUpdate: how long the CRL is valid (default 8760h); redeploy before then, PostgreSQL refuses every client after it')
+    .option('--fingerprint <pin>', 'only the CRL of the trusted key with this pin (sha256:..., see tctl status): one DER CRL during a rotation')
     .option('-o, --out <file>', 'write to this file (atomically) instead of stdout')
     .addHelpText(
       'after',

@@ -77,8 +77,8 @@ test('revoke a TLS certificate by hex serial in every spelling, or by its PEM/DE
   assert.equal(run(['auth', 'ls', '--revoked', '--json']).stdout.match(/"x509"/g)?.length, 4);
 });
 
-test('auth crl: one CRL per trusted key during a rotation (PEM), DER refused then; usage errors', () => {
-  const { run, cwd } = initialisedCa();
+test('auth crl: one CRL per trusted key during a rotation (PEM), DER refused then unless --fingerprint picks one; usage errors', () => {
+  const { run, cwd, dataDir } = initialisedCa();
   assert.equal(run(['auth', 'sign', '--format=db', '--user=old', '--out=old']).status, 0);
   assert.equal(run(['auth', 'rotate', '--type=db-client', '--manual', '--phase=init']).status, 0);
   assert.equal(run(['auth', 'rotate', '--type=db-client', '--manual', '--phase=update_clients']).status, 0);
@@ -98,8 +98,28 @@ test('auth crl: one CRL per trusted key during a rotation (PEM), DER refused the
     assert.equal(r.stdout.match(/Serial Number/g)?.length, 1);
     assert.match(r.stdout, new RegExp(serialOf(cwd, i === 0 ? 'new.crt' : 'old.crt')));
   }
+  // --fingerprint picks one key's CRL, in DER too: signed by that key, listing its certificate only.
+  const rotating = readJson(path.join(dataDir, 'state.json')).tls.db_client;
+  for (const [record, holder] of [[rotating.current, 'old.crt'], [rotating.next, 'new.crt']] as const) {
+    const der = run(['auth', 'crl', '--type=db-client', `--fingerprint=${record.fingerprint}`, '-o', 'one.crl']);
+    assert.equal(der.status, 0, der.stderr);
+    const verifiedBy = cas.filter((ca) => {
+      fs.writeFileSync(path.join(cwd, 'ca.pem'), ca);
+      const r = openssl(['crl', '-inform', 'DER', '-in', 'one.crl', '-CAfile', 'ca.pem', '-noout', '-text'], { cwd });
+      return /verify OK/.test(r.stderr + r.stdout);
+    });
+    assert.equal(verifiedBy.length, 1, 'the CRL verifies against exactly one of the two CA certificates');
+    const text = openssl(['crl', '-inform', 'DER', '-in', 'one.crl', '-noout', '-text'], { cwd }).stdout;
+    assert.equal(text.match(/Serial Number/g)?.length, 1);
+    assert.match(text, new RegExp(serialOf(cwd, holder)));
+  }
+  const unknownPin = `sha256:${'0'.repeat(64)}`;
   for (const [args, code, re] of [
     [['--type=db-client'], 1, /the db-client CA has 2 trusted keys during its rotation, each with its own CRL, and DER holds one/],
+    [['--type=db-client', `--fingerprint=${unknownPin}`], 1, /no trusted db-client CA key has fingerprint sha256:0{64}/],
+    [['--type=db', `--fingerprint=${rotating.current.fingerprint}`], 1, /no trusted db CA key has fingerprint/],
+    [['--type=db-client', '--fingerprint=SHA256:abc'], 2, /invalid --fingerprint "SHA256:abc"/],
+    [['--type=db-client', '--fingerprint='], 2, /invalid --fingerprint ""/],
     [[], 2, /--type must be specified/],
     [['--type=krl'], 2, /invalid --type "krl"; allowed values: "host", "user", "db", "db_client", "db-client"/],
     [['--type=db', '--format=crl'], 2, /invalid --format "crl"/],
@@ -111,6 +131,9 @@ test('auth crl: one CRL per trusted key during a rotation (PEM), DER refused the
     oneErrorLine(r.stderr);
   }
   assert.ok(!fs.existsSync(path.join(cwd, 'x.crl')));
+  // The refusal of DER during a rotation names both ways out.
+  const refused = run(['auth', 'crl', '--type=db-client', '-o', 'x.crl']);
+  assert.match(refused.stderr, new RegExp(`hint: pick one with --fingerprint=${rotating.next.fingerprint} or --fingerprint=${rotating.current.fingerprint}, or use --format=pem`));
 });
 
 test('revoke --serial: text that reads as an SSH decimal serial and a TLS hex serial, matching one of each, is refused as ambiguous', () => {

@@ -15,6 +15,7 @@ export interface CrlOptions extends GlobalOptions {
   format?: string;
   out?: string;
   ttl?: string;
+  fingerprint?: string;
 }
 
 /** A CRL past its nextUpdate fails every client, so its life is capped like a CA's. */
@@ -26,18 +27,21 @@ export async function authCrl(opts: CrlOptions): Promise<void> {
   const ca: TlsCa = t === 'db-client' ? 'db_client' : t;
   const format = oneOf('--format', opts.format ?? 'der', ['der', 'pem'] as const);
   if (opts.out === '') throw new UsageError('--out is empty');
+  if (opts.fingerprint !== undefined && !/^sha256:[0-9a-f]{64}$/.test(opts.fingerprint)) {
+    throw new UsageError(`invalid --fingerprint "${opts.fingerprint.slice(0, 80)}"`, 'TLS CA fingerprints are pins: sha256:<64 hex digits> (see tctl status)');
+  }
   const { DEFAULT_CRL_TTL_SECONDS, buildCrls } = await import('../../ca/tls-crl.js');
   const ttlSeconds = opts.ttl === undefined ? DEFAULT_CRL_TTL_SECONDS : parseDuration('--ttl', opts.ttl, MAX_CRL_TTL);
   if (format === 'der' && opts.out === undefined && isTerminal(1)) {
     throw new UsageError('refusing to write a binary CRL to a terminal', `use -o FILE, redirect, or --format=pem: tctl auth crl --type=${t} > ${t}.crl`);
   }
   const { store } = await resolveContext(opts);
-  const crls = buildCrls(store, ca, { ttlSeconds });
+  const crls = buildCrls(store, ca, { ttlSeconds, fingerprint: opts.fingerprint });
   let data: string | Buffer;
   if (format === 'der') {
     if (crls.length > 1) {
       throw new TctlError(`the ${t} CA has ${crls.length} trusted keys during its rotation, each with its own CRL, and DER holds one`, {
-        hint: `use --format=pem (PostgreSQL and nginx read several CRLs from one file)`,
+        hint: `pick one with --fingerprint=${crls.map((c) => c.fingerprint).join(' or --fingerprint=')}, or use --format=pem (PostgreSQL and nginx read several CRLs from one file)`,
       });
     }
     data = crls[0]!.der;

@@ -88,3 +88,27 @@ test('state.json whose TLS host rotation differs from the SSH host rotation is d
   assert.equal(run(['auth', 'rotate', '--type=db', '--manual', '--phase=standby', '--yes']).status, 0);
   assert.equal(run(['auth', 'sign', '--format=db', '--host=a.example.com']).status, 0);
 });
+
+test('status counts what a retiring TLS key still signed, as it does for SSH: live certificates only, per CA, text and JSON', () => {
+  const { run, dataDir } = initialisedCa();
+  const file = path.join(dataDir, 'state.json');
+  for (const user of ['a', 'b', 'c']) assert.equal(run(['auth', 'sign', '--format=db', `--user=${user}`, `--out=${user}`]).status, 0);
+  assert.equal(run(['auth', 'sign', '--format=tls', '--user=joe', '--out=joe']).status, 0);
+  const serial = (out: string) => JSON.parse(run(['auth', 'ls', '--json']).stdout).find((r: { keyId: string; format?: string }) => r.keyId === out && r.format === 'x509')?.serial as string;
+  assert.equal(run(['auth', 'revoke', `--serial=${serial('b')}`]).status, 0);
+  const before = readJson(file).tls;
+  assert.equal(run(['auth', 'rotate', '--type=db-client', '--manual', '--phase=init']).status, 0);
+  assert.equal(run(['auth', 'rotate', '--type=user', '--manual', '--phase=init']).status, 0);
+
+  const json = JSON.parse(run(['status', '--json']).stdout);
+  assert.deepEqual(json.tls.db_client.retiring, { fingerprint: before.db_client.current.fingerprint, liveCertificates: 2 });
+  assert.deepEqual(json.tls.user.retiring, { fingerprint: before.user.current.fingerprint, liveCertificates: 1 });
+  assert.equal(json.tls.db.retiring, null, 'the db CA is not rotating');
+  assert.equal(json.tls.host.retiring, null);
+
+  const text = run(['status']).stdout;
+  const block = (name: string) => text.slice(text.indexOf(name), text.indexOf('\ntls ', text.indexOf(name) + 1) >>> 0);
+  assert.match(block('tls db-client CA'), new RegExp(`to do: distribute the export.*\\n\\s+retiring ${before.db_client.current.fingerprint}: 2 live certificates \\(unexpired, unrevoked\\) still signed by it`));
+  assert.match(block('tls user CA'), new RegExp(`rotation: with the user CA \\(init\\)\\n\\s+retiring ${before.user.current.fingerprint}: 1 live certificate \\(unexpired`));
+  assert.doesNotMatch(block('tls db CA'), /retiring/);
+});

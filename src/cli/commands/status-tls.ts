@@ -5,11 +5,22 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { signingKeyRecord, trustedKeyRecords } from '../../ca/authority.js';
 import { keyWhere, tlsFingerprintOf } from '../../ca/key-access.js';
 import { TctlError } from '../../errors.js';
+import { retiringKey } from '../../ca/inventory.js';
 import { rotationStatus } from '../../rotation/rotate.js';
 import { statePath } from '../../store/state.js';
-import type { State, TlsKeyRecord } from '../../store/state.js';
+import type { AuthorityOf, State, TlsKeyRecord } from '../../store/state.js';
 import { TLS_CAS } from '../../x509/types.js';
 import type { CaStore } from '../../store/ca-store.js';
+
+/** What a rotation's end drops (SSH and TLS rows alike): the key and how many live certificates it still signed. */
+export function retiringRow(r: { fingerprint: string; liveCertificates: number }): string {
+  return `retiring ${r.fingerprint}: ${r.liveCertificates} live certificate${r.liveCertificates === 1 ? '' : 's'} (unexpired, unrevoked) still signed by it`;
+}
+
+function retiringOf(a: AuthorityOf<TlsKeyRecord>, live: ReadonlyMap<string, number>): { fingerprint: string; liveCertificates: number } | null {
+  const key = retiringKey(a);
+  return key === undefined ? null : { fingerprint: key.fingerprint, liveCertificates: live.get(key.fingerprint) ?? 0 };
+}
 
 const pinOf = (spki: Buffer) => `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 
@@ -26,7 +37,8 @@ function checkedExpiry(store: CaStore, r: TlsKeyRecord): string {
   return new Date(cert.validTo).toISOString();
 }
 
-export function tlsStatus(store: CaStore, state: State, now: Date) {
+/** `live`: how many live certificates each retiring key (by pin) still signed (status.ts counts them with the SSH ones). */
+export function tlsStatus(store: CaStore, state: State, now: Date, live: ReadonlyMap<string, number>) {
   if (!state.tls) return null;
   return Object.fromEntries(
     TLS_CAS.flatMap((t) => {
@@ -41,6 +53,7 @@ export function tlsStatus(store: CaStore, state: State, now: Date) {
         key: trusted.find((k) => k.fingerprint === signer.fingerprint)!.key,
         trusted,
         rotation: rotationStatus(a, now),
+        retiring: retiringOf(a, live),
       }]];
     }),
   );
@@ -65,7 +78,9 @@ export function tlsStatusRows(tls: ReturnType<typeof tlsStatus>): string[] {
     else {
       rows.push(`${indent}rotation: ${r.phase} (${r.mode}), started ${r.startedAt}${r.gracePeriod ? `, grace period ${r.gracePeriod}` : ''}`);
       if (r.nextPhase) rows.push(`${indent}next: ${r.nextPhase} at ${r.nextPhaseAt}`);
+      rows.push(`${indent}to do: ${r.todo}`);
     }
+    if (a.retiring) rows.push(`${indent}${retiringRow(a.retiring)}`);
   }
   return rows;
 }

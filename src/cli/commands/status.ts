@@ -19,7 +19,8 @@ export async function status(opts: StatusOptions): Promise<void> {
   // "Ready" means able to sign: scripts poll status, so a damaged key must fail it (keyWhere opens each).
   // Only a rotation has a key to retire, so a CA at rest never reads the issuance log here.
   const retiring = Object.fromEntries(CA_TYPES.map((t) => [t, retiringKey(state.authorities[t])?.fingerprint]));
-  const live = liveCertificateCounts(store, Object.values(retiring).filter((f): f is string => f !== undefined), now);
+  const tlsRetiring = Object.values(state.tls ?? {}).flatMap((a) => retiringKey(a!)?.fingerprint ?? []);
+  const live = liveCertificateCounts(store, [...Object.values(retiring).filter((f): f is string => f !== undefined), ...tlsRetiring], now);
   const authorities = Object.fromEntries(
     CA_TYPES.map((t) => {
       const a = state.authorities[t];
@@ -39,8 +40,8 @@ export async function status(opts: StatusOptions): Promise<void> {
       ];
     }),
   );
-  const { tlsStatus, tlsStatusRows } = await import('./status-tls.js');
-  const tls = tlsStatus(store, state, now);
+  const { retiringRow, tlsStatus, tlsStatusRows } = await import('./status-tls.js');
+  const tls = tlsStatus(store, state, now, live);
   if (opts.json) {
     const storage = store.kind === 'dir' ? { dataDir: store.where } : { backend: { type: store.kind, url: store.where } };
     stdout(JSON.stringify({ clusterName: state.clusterName, ...storage, authorities, tls }, null, 2));
@@ -65,10 +66,7 @@ export async function status(opts: StatusOptions): Promise<void> {
       rows.push(`          rotation: ${r.phase} (${r.mode}), started ${r.startedAt}${r.gracePeriod ? `, grace period ${r.gracePeriod}` : ''}`);
       if (r.nextPhase) rows.push(`          next: ${r.nextPhase} at ${r.nextPhaseAt}`);
       rows.push(`          to do: ${r.todo}`);
-      const ret = a.retiring;
-      if (ret) {
-        rows.push(`          retiring ${ret.fingerprint}: ${ret.liveCertificates} live certificate${ret.liveCertificates === 1 ? '' : 's'} (unexpired, unrevoked) still signed by it`);
-      }
+      if (a.retiring) rows.push(`          ${retiringRow(a.retiring)}`);
     }
   }
   rows.push(...tlsStatusRows(tls));

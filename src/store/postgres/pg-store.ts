@@ -9,7 +9,7 @@ import type { Client, QueryResult } from 'pg';
 import { TctlError } from '../../errors.js';
 import { MAX_AUDIT_LINE_BYTES, auditLineAfter } from '../audit.js';
 import type { AuditEvent, AuditLineBytes } from '../audit.js';
-import { MAX_SERIAL, checkDocumentSize, checkKeyName, checkReservation } from '../backend.js';
+import { MAX_DOCUMENT_BYTES, MAX_SERIAL, checkDocumentSize, checkKeyName, checkReservation } from '../backend.js';
 import type { Store, StoreTx } from '../backend.js';
 import type { IssuanceLine } from '../issuance.js';
 import { revocationKey } from '../revocations.js';
@@ -21,6 +21,11 @@ import { displayUrl, parsePostgresUrl, tlsOptions } from './url.js';
 
 const PAGE = 1000;
 const LOCK_WAIT = '30s';
+/**
+ * The largest value read from a row, as the data dir caps its files and lines: a row past it is
+ * refused by the server's own length check, so it never crosses the wire into memory.
+ */
+const MAX_ROW_VALUE_BYTES = { document: MAX_DOCUMENT_BYTES, record: 1024 * 1024 } as const;
 
 /** Connects, migrates the schema if needed, and returns the store; every failure is one TctlError. */
 export async function openPostgresStore(url: string): Promise<PostgresStore> {
@@ -95,31 +100,45 @@ export class PostgresStore implements Store {
   }
 
   async readState(): Promise<string | undefined> {
-    const r = await this.q('SELECT document FROM tctl_state');
-    return r.rows[0]?.document as string | undefined;
+    const r = await this.q(`SELECT ${capped('document', 1)} FROM tctl_state`, [MAX_ROW_VALUE_BYTES.document]);
+    return r.rows.length === 0 ? undefined : this.cappedValue(r.rows[0]!, 'the state document', MAX_ROW_VALUE_BYTES.document);
+  }
+
+  /** A capped() column's value, or the damage it is: one line, no value held in memory. */
+  private cappedValue(row: Record<string, unknown>, what: string, cap: number): string {
+    if (row.value === null) {
+      throw new TctlError(`PostgreSQL backend ${this.where} is damaged: ${what} is ${String(row.size)} bytes (at most ${cap})`, { hint: 'restore it from a backup ("tctl backend clone")' });
+    }
+    return row.value as string;
   }
 
   async *streamIssuance(): AsyncGenerator<IssuanceLine> {
     // Keyset pages, so memory stays flat however long the log is.
     for (let after = '0'; ; ) {
-      const r = await this.q('SELECT seq, record FROM tctl_issuance WHERE seq > $1 ORDER BY seq LIMIT $2', [after, PAGE]);
-      for (const row of r.rows) yield parseRecord<IssuanceLine>(row.record as string, `issuance row ${row.seq}`, this.where);
+      const r = await this.q(`SELECT seq, ${capped('record', 3)} FROM tctl_issuance WHERE seq > $1 ORDER BY seq LIMIT $2`, [after, PAGE, MAX_ROW_VALUE_BYTES.record]);
+      for (const row of r.rows) {
+        const what = `issuance row ${row.seq}`;
+        yield parseRecord<IssuanceLine>(this.cappedValue(row, what, MAX_ROW_VALUE_BYTES.record), what, this.where);
+      }
       if (r.rows.length < PAGE) return;
       after = r.rows.at(-1)!.seq as string;
     }
   }
 
   async readRevocations(): Promise<RevocationRecord[]> {
-    const r = await this.q('SELECT seq, record FROM tctl_revocations ORDER BY seq');
-    return r.rows.map((row) => parseRecord<RevocationRecord>(row.record as string, `revocation row ${row.seq}`, this.where));
+    const r = await this.q(`SELECT seq, ${capped('record', 1)} FROM tctl_revocations ORDER BY seq`, [MAX_ROW_VALUE_BYTES.record]);
+    return r.rows.map((row) => {
+      const what = `revocation row ${row.seq}`;
+      return parseRecord<RevocationRecord>(this.cappedValue(row, what, MAX_ROW_VALUE_BYTES.record), what, this.where);
+    });
   }
 
   async *readAuditLines(): AsyncGenerator<AuditLineBytes> {
     for (let after = '0'; ; ) {
-      const r = await this.q('SELECT n, line FROM tctl_audit WHERE n > $1 ORDER BY n LIMIT $2', [after, PAGE]);
+      const r = await this.q(`SELECT n, ${capped('line', 3)} FROM tctl_audit WHERE n > $1 ORDER BY n LIMIT $2`, [after, PAGE, MAX_AUDIT_LINE_BYTES]);
       for (const row of r.rows) {
-        const line = row.line as Buffer;
-        if (line.length > MAX_AUDIT_LINE_BYTES || line.includes(0x0a)) {
+        const line = row.value as Buffer | null;
+        if (line === null || line.includes(0x0a)) {
           yield 'too long';
           return;
         }
@@ -132,9 +151,9 @@ export class PostgresStore implements Store {
 
   async getKey(name: string): Promise<string> {
     checkKeyName(name);
-    const r = await this.q('SELECT pem FROM tctl_keys WHERE name = $1', [name]);
+    const r = await this.q(`SELECT ${capped('pem', 2)} FROM tctl_keys WHERE name = $1`, [name, MAX_ROW_VALUE_BYTES.document]);
     if (r.rows.length === 0) throw new TctlError(`cannot read CA key ${this.keyLocation(name)}: no such key`, { hint: 'restore the backend from a backup ("tctl backend clone")' });
-    return r.rows[0]!.pem as string;
+    return this.cappedValue(r.rows[0]!, `CA key ${name}`, MAX_ROW_VALUE_BYTES.document);
   }
 
   async listKeys(): Promise<string[]> {
@@ -231,7 +250,8 @@ export class PostgresStore implements Store {
     const where = this.where;
     const initialised = () => this.isInitialised();
     const lastAudit = async () => {
-      const r = await q('SELECT n, line FROM tctl_audit ORDER BY n DESC LIMIT 1');
+      // A last line longer than any entry is damage that verify reports; chain onto its tail, as the data dir does.
+      const r = await q('SELECT n, CASE WHEN octet_length(line) <= $1 THEN line ELSE substring(line FROM octet_length(line) - $1 + 1) END AS line FROM tctl_audit ORDER BY n DESC LIMIT 1', [MAX_AUDIT_LINE_BYTES]);
       return r.rows.length === 0 ? { n: 0n, line: undefined } : { n: BigInt(r.rows[0]!.n as string), line: r.rows[0]!.line as Buffer };
     };
     return {
@@ -317,6 +337,11 @@ export class PostgresStore implements Store {
       },
     };
   }
+}
+
+/** A column as `value` (NULL when longer than the cap in parameter $n) and its length as `size`. */
+function capped(column: string, n: number): string {
+  return `octet_length(${column}) AS size, CASE WHEN octet_length(${column}) <= $${n} THEN ${column} END AS value`;
 }
 
 function parseRecord<T>(text: string, what: string, where: string): T {

@@ -45,6 +45,13 @@ export function allowedValues(values: readonly string[]): string {
   return values.map((v) => `"${v}"`).join(', ');
 }
 
+/** Checks a --fingerprint given for a TLS CA: a pin as tctl status prints it, sha256:<64 hex digits>. */
+export function checkTlsPin(value: string): void {
+  if (!/^sha256:[0-9a-f]{64}$/.test(value)) {
+    throw new UsageError(`invalid --fingerprint "${value}" for a TLS CA`, 'TLS CA fingerprints are pins: sha256:<64 hex digits> (see tctl status)');
+  }
+}
+
 /** Checks a value against a closed set exactly (case-sensitive), naming the allowed values on failure. */
 export function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;

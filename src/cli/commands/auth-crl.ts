@@ -1,7 +1,7 @@
 // `tctl auth crl`: the certificate revocation list of a TLS CA, DER on stdout like Teleport's,
 // PEM for PostgreSQL's ssl_crl_file and nginx's ssl_crl (both take several CRLs in one file).
 import { parseDuration } from '../../ca/duration.js';
-import { TctlError, UsageError, oneOf } from '../../errors.js';
+import { TctlError, UsageError, checkTlsPin, oneOf } from '../../errors.js';
 import { writeFileAtomic } from '../../store/files.js';
 import type { TlsCa } from '../../x509/types.js';
 import type { GlobalOptions } from '../context.js';
@@ -27,9 +27,7 @@ export async function authCrl(opts: CrlOptions): Promise<void> {
   const ca: TlsCa = t === 'db-client' ? 'db_client' : t;
   const format = oneOf('--format', opts.format ?? 'der', ['der', 'pem'] as const);
   if (opts.out === '') throw new UsageError('--out is empty');
-  if (opts.fingerprint !== undefined && !/^sha256:[0-9a-f]{64}$/.test(opts.fingerprint)) {
-    throw new UsageError(`invalid --fingerprint "${opts.fingerprint.slice(0, 80)}"`, 'TLS CA fingerprints are pins: sha256:<64 hex digits> (see tctl status)');
-  }
+  if (opts.fingerprint !== undefined) checkTlsPin(opts.fingerprint);
   const { DEFAULT_CRL_TTL_SECONDS, buildCrls } = await import('../../ca/tls-crl.js');
   const ttlSeconds = opts.ttl === undefined ? DEFAULT_CRL_TTL_SECONDS : parseDuration('--ttl', opts.ttl, MAX_CRL_TTL);
   if (format === 'der' && opts.out === undefined && isTerminal(1)) {

@@ -4,7 +4,7 @@
 import { loadCurrentState, tlsAuthority, trustedKeyRecords } from '../../ca/authority.js';
 import { checkCaKey, tlsFingerprintOf } from '../../ca/key-access.js';
 import { caCertificate } from '../../ca/tls-keys.js';
-import { TctlError, UsageError } from '../../errors.js';
+import { TctlError, UsageError, checkTlsPin } from '../../errors.js';
 import { writeFileAtomic } from '../../store/files.js';
 import type { TlsCa } from '../../x509/types.js';
 import { isTerminal, stdout, stdoutBytes } from '../output.js';
@@ -29,9 +29,7 @@ const PEM_TYPE: Record<TlsCa, string> = { host: 'tls-host', user: 'tls-user', db
 
 export async function exportTls(store: CaStore, type: string, opts: { fingerprint?: string; out?: string }): Promise<void> {
   const { ca, der } = TLS_EXPORT_TYPES[type]!;
-  if (opts.fingerprint !== undefined && !/^sha256:[0-9a-f]{64}$/.test(opts.fingerprint)) {
-    throw new UsageError(`invalid --fingerprint "${opts.fingerprint}" for a TLS CA`, 'TLS CA fingerprints are pins: sha256:<64 hex digits> (see tctl status)');
-  }
+  if (opts.fingerprint !== undefined) checkTlsPin(opts.fingerprint);
   // Refused before any work, as the KRL is: DER on a terminal is noise at best.
   if (der && opts.out === undefined && isTerminal(1)) {
     throw new UsageError(`refusing to write a binary certificate to a terminal`, `use -o FILE or redirect: tctl auth export --type=${type} > ${ca.replace('_', '-')}-ca.cer`);
